@@ -1,0 +1,75 @@
+//! The notification worker's bookkeeping, run through the writer like every other change so
+//! that claims and recorded attempts share the payments' group commits (one fsync for many)
+//! instead of each paying a commit of its own.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::error::CoreError;
+use crate::outbox::{AfterAttempt, Attempt, Event};
+use crate::store::Tx;
+use crate::writer::{Command, Context};
+
+/// Claims up to `limit` due events for `worker` for `lease` (see [`Tx::claim_due_events`]).
+#[derive(Clone, Debug)]
+pub struct ClaimDueEvents {
+    /// The claiming worker's name.
+    pub worker: String,
+    /// How long the claim lasts.
+    pub lease: Duration,
+    /// Most events to claim.
+    pub limit: i64,
+}
+
+impl Command for ClaimDueEvents {
+    type Output = Vec<Event>;
+
+    fn execute<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        ctx: &'t Context,
+    ) -> BoxFuture<'t, Result<Vec<Event>, CoreError>> {
+        Box::pin(async move {
+            Ok(tx
+                .claim_due_events(&self.worker, ctx.now(), self.lease, self.limit)
+                .await?)
+        })
+    }
+
+    fn wakes_notifier(&self) -> bool {
+        false
+    }
+}
+
+/// Records a delivery attempt and the event's next state, while the event is still the
+/// worker's claim (see [`Tx::record_attempt`]); `false` when it no longer is.
+#[derive(Clone, Debug)]
+pub struct RecordAttempt {
+    /// The worker that made the attempt.
+    pub worker: String,
+    /// The attempt.
+    pub attempt: Attempt,
+    /// What follows it.
+    pub then: AfterAttempt,
+}
+
+impl Command for RecordAttempt {
+    type Output = bool;
+
+    fn execute<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        ctx: &'t Context,
+    ) -> BoxFuture<'t, Result<bool, CoreError>> {
+        Box::pin(async move {
+            Ok(tx
+                .record_attempt(&self.worker, &self.attempt, self.then, ctx.now())
+                .await?)
+        })
+    }
+
+    fn wakes_notifier(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,158 @@
+//! Checkout session rows (the Stripe-style API).
+
+use super::merchants::millis_to_time;
+use super::{Store, StoreError, Tx, on_reader, on_tx};
+use crate::checkout::{CheckoutSession, LineItem};
+use crate::ids::{CheckoutSessionId, MerchantId};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    merchant_id: String,
+    intent_id: String,
+    status: String,
+    success_url: String,
+    cancel_url: Option<String>,
+    line_items: String,
+    amount_total: i64,
+    expires_at: i64,
+    created_at: i64,
+}
+
+const COLUMNS: &str = "id, merchant_id, intent_id, status, success_url, cancel_url, line_items,
+    amount_total, expires_at, created_at";
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: "checkout_sessions",
+        reason: reason.to_string(),
+    }
+}
+
+impl TryFrom<Row> for CheckoutSession {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        let line_items: Vec<LineItem> = serde_json::from_str(&row.line_items).map_err(corrupt)?;
+        Ok(CheckoutSession {
+            id: row.id.parse().map_err(corrupt)?,
+            merchant_id: row.merchant_id.parse().map_err(corrupt)?,
+            intent_id: row.intent_id.parse().map_err(corrupt)?,
+            stage: row.status.parse().map_err(corrupt)?,
+            success_url: row.success_url,
+            cancel_url: row.cancel_url,
+            line_items,
+            amount_total: bayar_snap::Money::from_minor(row.amount_total).map_err(corrupt)?,
+            expires_at: millis_to_time(row.expires_at).map_err(corrupt)?,
+            created_at: millis_to_time(row.created_at).map_err(corrupt)?,
+        })
+    }
+}
+
+impl Tx {
+    /// Inserts a new session.
+    pub(crate) async fn insert_checkout_session(
+        &mut self,
+        s: &CheckoutSession,
+    ) -> Result<(), StoreError> {
+        let line_items = serde_json::to_string(&s.line_items).map_err(corrupt)?;
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO checkout_sessions (id, merchant_id, intent_id, status, success_url,
+                 cancel_url, line_items, amount_total, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.merchant_id.to_string())
+        .bind(s.intent_id.to_string())
+        .bind(s.stage.as_str())
+        .bind(&s.success_url)
+        .bind(s.cancel_url.as_deref())
+        .bind(line_items)
+        .bind(s.amount_total.minor())
+        .bind(s.expires_at.timestamp_millis())
+        .bind(s.created_at.timestamp_millis())
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a session's new stage.
+    pub(crate) async fn set_session_stage(
+        &mut self,
+        s: &CheckoutSession,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => sqlx::query("UPDATE checkout_sessions SET status = $2 WHERE id = $1")
+            .bind(s.id.to_string())
+            .bind(s.stage.as_str())
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A session by id (the merchant's, when `merchant` is given), read in the transaction.
+    pub(crate) async fn session(
+        &mut self,
+        merchant: Option<&MerchantId>,
+        id: &CheckoutSessionId,
+    ) -> Result<Option<CheckoutSession>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1");
+        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await)?;
+        let session = row.map(CheckoutSession::try_from).transpose()?;
+        Ok(session.filter(|s| merchant.is_none_or(|m| s.merchant_id == *m)))
+    }
+
+    /// The session whose intent's latest confirmation made `payment`, if any.
+    pub(crate) async fn session_of_payment(
+        &mut self,
+        payment: &crate::ids::PaymentId,
+    ) -> Result<Option<CheckoutSessionId>, StoreError> {
+        let id: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT s.id FROM checkout_sessions s
+             JOIN payment_intents i ON i.id = s.intent_id
+             WHERE i.payment_id = $1",
+        )
+        .bind(payment.to_string())
+        .fetch_optional(conn)
+        .await)?;
+        id.map(|id| {
+            id.parse().map_err(|_| StoreError::Corrupt {
+                table: "checkout_sessions",
+                reason: format!("bad id {id:?}"),
+            })
+        })
+        .transpose()
+    }
+}
+
+impl Store {
+    /// A session by id, whoever's it is (for the hosted checkout page).
+    pub async fn session(
+        &self,
+        id: &CheckoutSessionId,
+    ) -> Result<Option<CheckoutSession>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1");
+        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(CheckoutSession::try_from).transpose()
+    }
+
+    /// The session paid through `intent`, if any.
+    pub async fn session_of_intent(
+        &self,
+        intent: &crate::ids::IntentId,
+    ) -> Result<Option<CheckoutSession>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM checkout_sessions WHERE intent_id = $1");
+        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(intent.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(CheckoutSession::try_from).transpose()
+    }
+}

@@ -1,0 +1,484 @@
+//! Ledger rows: accounts, immutable transfers, their legs and posted entries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, Tx, on_reader, on_tx};
+use crate::error::CoreError;
+use crate::ledger::{
+    AccountCode, AccountId, Balance, Breach, LedgerError, Leg, Transfer, TransferId, TransferKind,
+};
+
+/// The result of applying a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// It was new and is now applied.
+    Created,
+    /// The same transfer had been applied before; nothing changed.
+    AlreadyApplied,
+}
+
+/// How one account moves within a transfer.
+#[derive(Clone, Default)]
+struct Delta {
+    posted: i64,
+    pending_debits: i64,
+    pending_credits: i64,
+}
+
+impl Tx {
+    /// Opens an account (no-op when it exists).
+    pub(crate) async fn open_account(
+        &mut self,
+        id: &AccountId,
+        code: AccountCode,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO accounts (id, code, owner_id, no_negative, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(code.as_str())
+        .bind(owner)
+        .bind(i64::from(code.no_negative()))
+        .bind(now.timestamp_millis())
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Applies `transfer` atomically: on `Err` nothing of it was written, and the caller's
+    /// other writes stand, so a refused debit can be recorded as a failed payment in the same
+    /// transaction.
+    ///
+    /// A payment's transfer is a handful of statements (header, one UPDATE of every account,
+    /// legs, entries) and no savepoint: every refusal is found before anything is written,
+    /// except the no-negative check, which lives in the UPDATE (so it holds under concurrency)
+    /// and is undone by hand in the rare case it refuses.
+    pub(crate) async fn apply_transfer(
+        &mut self,
+        transfer: &Transfer,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, CoreError> {
+        let id = &transfer.id;
+        let fingerprint = transfer.fingerprint();
+        let (pending_id, new_legs, deltas) = match &transfer.kind {
+            TransferKind::Posted(legs) | TransferKind::Pending(legs) => {
+                check_legs(id, legs)?;
+                let pending = matches!(transfer.kind, TransferKind::Pending(_));
+                (None, legs.as_slice(), new_leg_deltas(legs, pending))
+            }
+            TransferKind::PostPending(pending) | TransferKind::VoidPending(pending) => {
+                // Resolutions of one pending transfer clash on the unique pending_id; that is
+                // "already resolved", not a store failure.
+                let resolved: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+                    "SELECT id FROM transfers WHERE pending_id = $1",
+                )
+                .bind(pending.as_str())
+                .fetch_optional(conn)
+                .await)
+                .map_err(StoreError::from)?;
+                if let Some(resolved) = resolved
+                    && resolved != id.as_str()
+                {
+                    return Err(LedgerError::AlreadyResolved(pending.clone()).into());
+                }
+                let post = matches!(transfer.kind, TransferKind::PostPending(_));
+                let legs = self.pending_legs(pending).await?;
+                (
+                    Some(pending.as_str()),
+                    &[][..],
+                    resolution_deltas(&legs, post),
+                )
+            }
+        };
+        let inserted = on_tx!(self, conn => sqlx::query(
+            "INSERT INTO transfers (id, kind, pending_id, fingerprint, memo, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(transfer.kind.as_str())
+        .bind(pending_id)
+        .bind(&fingerprint)
+        .bind(&transfer.memo)
+        .bind(now.timestamp_millis())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(StoreError::from)?;
+        if inserted == 0 {
+            let existing: String = on_tx!(self, conn => sqlx::query_scalar(
+                "SELECT fingerprint FROM transfers WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_one(conn)
+            .await)
+            .map_err(StoreError::from)?;
+            return if existing == fingerprint {
+                Ok(Applied::AlreadyApplied)
+            } else {
+                Err(LedgerError::IdReused(id.clone()).into())
+            };
+        }
+        if let Err(refused) = self.move_accounts(&deltas).await? {
+            on_tx!(self, conn => sqlx::query("DELETE FROM transfers WHERE id = $1")
+                .bind(id.as_str())
+                .execute(conn)
+                .await
+                .map(|_| ()))
+            .map_err(StoreError::from)?;
+            return Err(refused.into());
+        }
+        self.insert_legs(id, new_legs).await?;
+        self.insert_entries(id, &deltas).await?;
+        Ok(Applied::Created)
+    }
+
+    async fn insert_legs(&mut self, id: &TransferId, legs: &[Leg]) -> Result<(), CoreError> {
+        if legs.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO transfer_legs (transfer_id, leg, debit_account, credit_account, amount)
+             VALUES {}",
+            values(legs.len(), 5)
+        );
+        let mut rows = Vec::with_capacity(legs.len());
+        for (n, leg) in legs.iter().enumerate() {
+            let n = i64::try_from(n).map_err(|_| LedgerError::Overflow(id.clone()))?;
+            rows.push((n, leg));
+        }
+        on_tx!(self, conn => {
+            let mut query = sqlx::query(&sql);
+            for (n, leg) in &rows {
+                query = query
+                    .bind(id.as_str())
+                    .bind(*n)
+                    .bind(leg.debit.as_str())
+                    .bind(leg.credit.as_str())
+                    .bind(leg.amount.minor());
+            }
+            query.execute(conn).await.map(|_| ())
+        })
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// One entry per account whose posted balance moved (holds post none).
+    async fn insert_entries(
+        &mut self,
+        id: &TransferId,
+        deltas: &BTreeMap<AccountId, Delta>,
+    ) -> Result<(), CoreError> {
+        let posted: Vec<(&AccountId, i64)> = deltas
+            .iter()
+            .filter(|(_, d)| d.posted != 0)
+            .map(|(account, d)| (account, d.posted))
+            .collect();
+        if posted.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO entries (transfer_id, account_id, amount) VALUES {}",
+            values(posted.len(), 3)
+        );
+        on_tx!(self, conn => {
+            let mut query = sqlx::query(&sql);
+            for (account, amount) in &posted {
+                query = query.bind(id.as_str()).bind(account.as_str()).bind(*amount);
+            }
+            query.execute(conn).await.map(|_| ())
+        })
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn pending_legs(&mut self, pending: &TransferId) -> Result<Vec<Leg>, CoreError> {
+        let kind: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT kind FROM transfers WHERE id = $1",
+        )
+        .bind(pending.as_str())
+        .fetch_optional(conn)
+        .await)
+        .map_err(StoreError::from)?;
+        if kind.as_deref() != Some("pending") {
+            return Err(LedgerError::NotPending(pending.clone()).into());
+        }
+        let rows: Vec<(String, String, i64)> = on_tx!(self, conn => sqlx::query_as(
+            "SELECT debit_account, credit_account, amount FROM transfer_legs
+             WHERE transfer_id = $1 ORDER BY leg",
+        )
+        .bind(pending.as_str())
+        .fetch_all(conn)
+        .await)
+        .map_err(StoreError::from)?;
+        rows.into_iter()
+            .map(|(debit, credit, amount)| {
+                Ok(Leg {
+                    debit: AccountId::from_stored(debit),
+                    credit: AccountId::from_stored(credit),
+                    amount: bayar_snap::Money::from_minor(amount).map_err(|e| {
+                        StoreError::Corrupt {
+                            table: "transfer_legs",
+                            reason: e.to_string(),
+                        }
+                    })?,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves every account of a transfer in one UPDATE. The no-negative check is inside it,
+    /// so it holds under concurrency (each row is locked and the condition re-read before the
+    /// write). The inner `Err` is a refusal, after which no account has moved.
+    async fn move_accounts(
+        &mut self,
+        deltas: &BTreeMap<AccountId, Delta>,
+    ) -> Result<Result<(), LedgerError>, StoreError> {
+        let moved = self.update_accounts(deltas, Sign::Apply).await?;
+        if moved.len() == deltas.len() {
+            return Ok(Ok(()));
+        }
+        let undo: BTreeMap<AccountId, Delta> = deltas
+            .iter()
+            .filter(|(account, _)| moved.contains(account.as_str()))
+            .map(|(account, delta)| (account.clone(), delta.clone()))
+            .collect();
+        self.update_accounts(&undo, Sign::Undo).await?;
+        let refused = deltas
+            .keys()
+            .find(|account| !moved.contains(account.as_str()))
+            .ok_or(StoreError::Corrupt {
+                table: "accounts",
+                reason: "an UPDATE moved more accounts than it was given".into(),
+            })?;
+        let exists: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE id = $1",
+        )
+        .bind(refused.as_str())
+        .fetch_optional(conn)
+        .await)?;
+        Ok(Err(match exists {
+            Some(_) => LedgerError::InsufficientFunds(refused.clone()),
+            None => LedgerError::NoSuchAccount(refused.clone()),
+        }))
+    }
+
+    /// Applies (or takes back) `deltas`, returning the ids of the accounts that moved. Undoing
+    /// skips the no-negative check: it returns accounts to balances they already had.
+    async fn update_accounts(
+        &mut self,
+        deltas: &BTreeMap<AccountId, Delta>,
+        sign: Sign,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        if deltas.is_empty() {
+            return Ok(Default::default());
+        }
+        // A VALUES list of (id, posted, pending debits, pending credits, spends) rows, whose
+        // columns both engines name column1..column5. (Not a UNION ALL of SELECTs: PostgreSQL
+        // drops such rows when it re-checks a row another transaction just updated.)
+        let rows: Vec<String> = (0..deltas.len())
+            .map(|i| {
+                let p = i * 5;
+                format!(
+                    "(CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
+                     CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                )
+            })
+            .collect();
+        // Accounts are listed in id order, so concurrent transfers lock rows in one order.
+        let sql = format!(
+            "UPDATE accounts
+             SET balance = accounts.balance + v.column2,
+                 pending_debits = accounts.pending_debits + v.column3,
+                 pending_credits = accounts.pending_credits + v.column4
+             FROM (VALUES {}) AS v
+             WHERE accounts.id = v.column1
+               AND (v.column5 = 0 OR accounts.no_negative = 0
+                    OR accounts.balance + v.column2 - (accounts.pending_debits + v.column3) >= 0)
+             RETURNING accounts.id",
+            rows.join(", ")
+        );
+        let factor = match sign {
+            Sign::Apply => 1,
+            Sign::Undo => -1,
+        };
+        let moved: Vec<String> = on_tx!(self, conn => {
+            let mut query = sqlx::query_scalar(&sql);
+            for (account, delta) in deltas {
+                let spends = sign == Sign::Apply && (delta.posted < 0 || delta.pending_debits > 0);
+                query = query
+                    .bind(account.as_str())
+                    .bind(factor * delta.posted)
+                    .bind(factor * delta.pending_debits)
+                    .bind(factor * delta.pending_credits)
+                    .bind(i64::from(spends));
+            }
+            query.fetch_all(conn).await
+        })?;
+        Ok(moved.into_iter().collect())
+    }
+}
+
+/// Whether [`Tx::update_accounts`] applies deltas or takes them back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Apply,
+    Undo,
+}
+
+/// `(...), (...)` placeholders for a multi-row INSERT: `rows` rows of `columns` parameters,
+/// numbered from `$1`.
+fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How each account moves under new legs, posted now or held.
+fn new_leg_deltas(legs: &[Leg], pending: bool) -> BTreeMap<AccountId, Delta> {
+    let mut deltas: BTreeMap<AccountId, Delta> = BTreeMap::new();
+    for leg in legs {
+        let amount = leg.amount.minor();
+        let debit = deltas.entry(leg.debit.clone()).or_default();
+        if pending {
+            debit.pending_debits += amount;
+        } else {
+            debit.posted -= amount;
+        }
+        let credit = deltas.entry(leg.credit.clone()).or_default();
+        if pending {
+            credit.pending_credits += amount;
+        } else {
+            credit.posted += amount;
+        }
+    }
+    deltas
+}
+
+/// How each account moves when a hold is posted (`post`) or voided.
+fn resolution_deltas(legs: &[Leg], post: bool) -> BTreeMap<AccountId, Delta> {
+    let mut deltas: BTreeMap<AccountId, Delta> = BTreeMap::new();
+    for leg in legs {
+        let amount = leg.amount.minor();
+        let debit = deltas.entry(leg.debit.clone()).or_default();
+        debit.pending_debits -= amount;
+        if post {
+            debit.posted -= amount;
+        }
+        let credit = deltas.entry(leg.credit.clone()).or_default();
+        credit.pending_credits -= amount;
+        if post {
+            credit.posted += amount;
+        }
+    }
+    deltas
+}
+
+fn check_legs(id: &TransferId, legs: &[Leg]) -> Result<(), LedgerError> {
+    if legs.is_empty() {
+        return Err(LedgerError::Empty(id.clone()));
+    }
+    if legs.iter().any(|l| l.debit == l.credit) {
+        return Err(LedgerError::SameAccount(id.clone()));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// An account's balances, if it exists.
+    pub async fn balance(&self, account: &AccountId) -> Result<Option<Balance>, StoreError> {
+        let row: Option<(i64, i64, i64)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT balance, pending_debits, pending_credits FROM accounts WHERE id = $1",
+        )
+        .bind(account.as_str())
+        .fetch_optional(pool)
+        .await)?;
+        Ok(
+            row.map(|(posted, pending_debits, pending_credits)| Balance {
+                posted,
+                pending_debits,
+                pending_credits,
+            }),
+        )
+    }
+
+    /// Checks every ledger invariant; an empty list means the ledger is sound.
+    pub async fn verify_ledger(&self) -> Result<Vec<Breach>, StoreError> {
+        let mut breaches = Vec::new();
+        let (sum, debits, credits): (Option<i64>, Option<i64>, Option<i64>) = on_reader!(self, pool => sqlx::query_as(
+                "SELECT CAST(SUM(balance) AS BIGINT), CAST(SUM(pending_debits) AS BIGINT),
+                        CAST(SUM(pending_credits) AS BIGINT) FROM accounts",
+            )
+            .fetch_one(pool)
+            .await)?;
+        let (sum, debits, credits) = (sum.unwrap_or(0), debits.unwrap_or(0), credits.unwrap_or(0));
+        if sum != 0 {
+            breaches.push(Breach::BalancesDoNotSumToZero(sum));
+        }
+        if debits != credits {
+            breaches.push(Breach::PendingDoNotMatch { debits, credits });
+        }
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT a.id, a.balance, a.pending_debits, a.no_negative,
+                    CAST(COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id), 0) AS BIGINT),
+                    CAST(COALESCE((SELECT SUM(l.amount) FROM transfer_legs l
+                                   JOIN transfers t ON t.id = l.transfer_id
+                                   WHERE l.debit_account = a.id AND t.kind = 'pending'
+                                     AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)), 0) AS BIGINT)
+             FROM accounts a ORDER BY a.id",
+        )
+        .fetch_all(pool)
+        .await)?;
+        for (id, balance, pending_debits, no_negative, entries, holds) in rows {
+            let account = AccountId::from_stored(id);
+            if balance != entries {
+                breaches.push(Breach::BalanceNotSumOfEntries {
+                    account: account.clone(),
+                    balance,
+                    entries,
+                });
+            }
+            if pending_debits != holds {
+                breaches.push(Breach::PendingNotSumOfHolds {
+                    account: account.clone(),
+                    pending_debits,
+                    holds,
+                });
+            }
+            if no_negative == 1 && balance - pending_debits < 0 {
+                breaches.push(Breach::Negative {
+                    account,
+                    available: balance - pending_debits,
+                });
+            }
+        }
+        let unbalanced: Vec<(String, i64)> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT transfer_id, CAST(SUM(amount) AS BIGINT) FROM entries
+             GROUP BY transfer_id HAVING SUM(amount) <> 0",
+        )
+        .fetch_all(pool)
+        .await)?;
+        breaches.extend(
+            unbalanced
+                .into_iter()
+                .map(|(transfer, sum)| Breach::UnbalancedTransfer { transfer, sum }),
+        );
+        Ok(breaches)
+    }
+}

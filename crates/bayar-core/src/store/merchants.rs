@@ -1,0 +1,110 @@
+//! Merchant rows.
+
+use bayar_snap::PublicKey;
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::{Store, StoreError, Tx, on_reader, on_tx};
+use crate::ids::MerchantId;
+use crate::merchant::{ClientId, Merchant, MerchantName, NotifyUrl};
+use crate::secret::Secret;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    client_id: String,
+    client_secret: String,
+    public_key_pem: String,
+    notify_url: Option<String>,
+    created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, client_id, client_secret, public_key_pem, notify_url, created_at";
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: "merchants",
+        reason: reason.to_string(),
+    }
+}
+
+pub(super) fn millis_to_time(millis: i64) -> Result<DateTime<Utc>, String> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| format!("timestamp {millis} out of range"))
+}
+
+impl TryFrom<Row> for Merchant {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        Ok(Merchant {
+            id: row.id.parse().map_err(corrupt)?,
+            name: MerchantName::parse(&row.name).map_err(corrupt)?,
+            client_id: ClientId::parse(&row.client_id).map_err(corrupt)?,
+            client_secret: Secret::new(row.client_secret),
+            public_key: PublicKey::from_pem(&row.public_key_pem).map_err(corrupt)?,
+            notify_url: row
+                .notify_url
+                .as_deref()
+                .map(NotifyUrl::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            created_at: millis_to_time(row.created_at).map_err(corrupt)?,
+        })
+    }
+}
+
+impl Tx {
+    /// Inserts a merchant; `Ok(false)` when the client id is already taken.
+    pub(crate) async fn insert_merchant(&mut self, m: &Merchant) -> Result<bool, StoreError> {
+        let result = on_tx!(self, pool => sqlx::query(
+            "INSERT INTO merchants (id, name, client_id, client_secret, public_key_pem, notify_url, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(m.id.to_string())
+        .bind(m.name.as_str())
+        .bind(m.client_id.as_str())
+        .bind(m.client_secret.expose())
+        .bind(m.public_key.to_pem())
+        .bind(m.notify_url.as_ref().map(NotifyUrl::as_str))
+        .bind(m.created_at.timestamp_millis())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(result == 1)
+    }
+}
+
+impl Store {
+    /// The merchant presenting `client_id`, if any.
+    pub async fn merchant_by_client_id(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<Option<Merchant>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM merchants WHERE client_id = $1");
+        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(client_id.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Merchant::try_from).transpose()
+    }
+
+    /// The merchant with id `id`, if any.
+    pub async fn merchant_by_id(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id = $1");
+        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Merchant::try_from).transpose()
+    }
+
+    /// Every merchant, oldest first.
+    pub async fn merchants(&self) -> Result<Vec<Merchant>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM merchants ORDER BY id");
+        let rows: Vec<Row> = on_reader!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter().map(Merchant::try_from).collect()
+    }
+}

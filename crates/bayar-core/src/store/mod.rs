@@ -1,0 +1,170 @@
+//! The store: where the core's state persists.
+//!
+//! One [`Store`] over two engines, both through sqlx:
+//! - SQLite (default): one file, WAL, `synchronous=FULL`; a single writer connection (SQLite
+//!   allows one writer anyway) and a pool of readers that never wait behind it;
+//! - PostgreSQL: a pool, `synchronous_commit=on`.
+//!
+//! The SQL is written once in a portable dialect (`$1` placeholders work on both) and run on
+//! whichever pool is open; [`on_writer!`] and [`on_reader!`] pick it. Migrations in
+//! `migrations/` are applied when the store opens.
+
+mod bindings;
+mod checkout;
+mod customers;
+mod disbursements;
+mod external_ids;
+mod gateway;
+mod idempotency;
+mod intents;
+mod ledger;
+mod merchants;
+mod one_time_tokens;
+mod outbox;
+mod payments;
+mod portal;
+mod postgres;
+mod refunds;
+mod sqlite;
+mod tx;
+mod webhooks;
+
+use thiserror::Error;
+
+pub(crate) use bindings::BindingChange;
+pub(crate) use idempotency::Claimed;
+pub use ledger::Applied;
+pub(crate) use payments::{Inserted, Transition};
+pub(crate) use portal::StoredUser;
+pub use portal::{DailyVolume, LedgerLine};
+pub use postgres::PostgresOptions;
+pub use sqlite::SqliteOptions;
+pub use tx::Tx;
+pub(crate) use tx::on_tx;
+
+/// Failures of the store itself (not business outcomes).
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names an engine bayar does not support.
+    #[error("unsupported database URL (expected sqlite:... or postgres://...)")]
+    UnsupportedUrl,
+    /// The command's batch ended before the command ran.
+    #[error("the batch was aborted before this command ran")]
+    Aborted,
+    /// The batch holding this command failed to commit; nothing of it was written.
+    #[error("the batch failed: {0}")]
+    Batch(std::sync::Arc<StoreError>),
+    /// The writer is no longer running (the process is shutting down).
+    #[error("the writer has stopped")]
+    WriterStopped,
+    /// A stored value could not be read back into its domain type.
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt {
+        /// The table the row came from.
+        table: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+/// The persistent state of bayar, on SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// An SQLite file: one writer connection, several readers.
+    Sqlite {
+        /// The single writer connection.
+        writer: sqlx::SqlitePool,
+        /// Read-only connections.
+        readers: sqlx::SqlitePool,
+    },
+    /// A PostgreSQL database shared by every bayar process.
+    Postgres(sqlx::PgPool),
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Runs `$body` with `$pool` bound to the pool that writes.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite { writer: $pool, .. } => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to a pool for reads (SQLite readers never block the writer).
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite { readers: $pool, .. } => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub(crate) use {on_reader, on_writer};
+
+impl Store {
+    /// Opens the store named by `url` (`sqlite:path` / `sqlite://path` or `postgres://...`),
+    /// creating an SQLite file if missing, and applies pending migrations. `durable` makes
+    /// every commit wait for fsync; only an operator's explicit opt-out turns it off.
+    pub async fn open(url: &str, durable: bool) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteOptions {
+                durable,
+                ..SqliteOptions::from_url(url)?
+            };
+            sqlite::open(options).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PostgresOptions {
+                durable,
+                ..PostgresOptions::from_url(url)
+            };
+            postgres::open(options).await
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// Opens an SQLite store with explicit options.
+    pub async fn open_sqlite(options: SqliteOptions) -> Result<Store, StoreError> {
+        sqlite::open(options).await
+    }
+
+    /// Opens a PostgreSQL store with explicit options.
+    pub async fn open_postgres(options: PostgresOptions) -> Result<Store, StoreError> {
+        postgres::open(options).await
+    }
+
+    /// Which engine this store runs on: `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Store::Sqlite { .. } => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Answers when the database is reachable (used by `GET /healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_reader!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for in-flight queries.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! Outbox rows: events written with the change they report, claimed and settled by workers.
+//!
+//! Claiming is what keeps several workers (in one process or many) from delivering the same
+//! event at once. A claim stamps `locked_by` (the worker) and `locked_until` (its lease) on due
+//! rows in one statement:
+//! - on PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so two workers claiming at the
+//!   same moment take disjoint rows instead of queueing behind each other; a row claimed and
+//!   committed by another worker after this statement's snapshot is re-checked against the
+//!   `WHERE` (READ COMMITTED re-evaluates updated rows) and dropped because its lease is live;
+//! - on SQLite the single writer connection serialises the claims.
+//!
+//! A worker then settles the event with [`Tx::record_attempt`], which writes the attempt and
+//! the event's next state in one transaction, and only while the event is still the worker's:
+//! `locked_by` names it and `attempts` is what it claimed. A worker whose lease ran out and
+//! whose event another worker took therefore cannot overwrite the other's claim or result.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::merchants::millis_to_time;
+use super::{Store, StoreError, Tx, on_reader, on_tx};
+use crate::ids::EventId;
+use crate::outbox::{AfterAttempt, Attempt, Event, NewEvent};
+
+pub(super) const COLUMNS: &str = "id, merchant_id, kind, subject_id, payload, created_at, attempts, \
+                       next_attempt_at, delivered_at, given_up_at";
+
+/// Rows that are due, oldest due first; `$1` is now.
+const DUE: &str = "SELECT id FROM events
+                   WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
+                     AND (locked_until IS NULL OR locked_until < $1)
+                   ORDER BY next_attempt_at
+                   LIMIT $2";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EventRow {
+    id: String,
+    merchant_id: String,
+    kind: String,
+    subject_id: String,
+    payload: String,
+    created_at: i64,
+    attempts: i64,
+    next_attempt_at: i64,
+    delivered_at: Option<i64>,
+    given_up_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    event_id: String,
+    attempt: i64,
+    started_at: i64,
+    latency_ms: i64,
+    http_status: Option<i64>,
+    error: Option<String>,
+    response_snippet: Option<String>,
+}
+
+fn corrupt(table: &'static str) -> impl Fn(String) -> StoreError {
+    move |reason| StoreError::Corrupt { table, reason }
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let corrupt = corrupt("events");
+        let time = |millis| millis_to_time(millis).map_err(&corrupt);
+        Ok(Event {
+            id: row.id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
+            merchant_id: row
+                .merchant_id
+                .parse()
+                .map_err(|e| corrupt(format!("merchant_id: {e}")))?,
+            kind: row.kind.parse().map_err(|e| corrupt(format!("{e}")))?,
+            subject_id: row.subject_id,
+            payload: serde_json::from_str(&row.payload)
+                .map_err(|e| corrupt(format!("payload: {e}")))?,
+            created_at: time(row.created_at)?,
+            attempts: u32::try_from(row.attempts)
+                .map_err(|_| corrupt(format!("attempts {} out of range", row.attempts)))?,
+            next_attempt_at: time(row.next_attempt_at)?,
+            delivered_at: row.delivered_at.map(time).transpose()?,
+            given_up_at: row.given_up_at.map(time).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<AttemptRow> for Attempt {
+    type Error = StoreError;
+
+    fn try_from(row: AttemptRow) -> Result<Self, StoreError> {
+        let corrupt = corrupt("event_attempts");
+        Ok(Attempt {
+            event_id: row
+                .event_id
+                .parse()
+                .map_err(|e| corrupt(format!("event_id: {e}")))?,
+            attempt: u32::try_from(row.attempt)
+                .map_err(|_| corrupt(format!("attempt {} out of range", row.attempt)))?,
+            started_at: millis_to_time(row.started_at).map_err(&corrupt)?,
+            latency_ms: u64::try_from(row.latency_ms)
+                .map_err(|_| corrupt(format!("latency_ms {} is negative", row.latency_ms)))?,
+            http_status: row
+                .http_status
+                .map(|s| u16::try_from(s).map_err(|_| corrupt(format!("http_status {s}"))))
+                .transpose()?,
+            error: row.error,
+            response_snippet: row.response_snippet,
+        })
+    }
+}
+
+/// Milliseconds after `now`, saturating rather than wrapping for absurd leases.
+fn millis_after(now: DateTime<Utc>, span: Duration) -> i64 {
+    let span = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+    now.timestamp_millis().saturating_add(span)
+}
+
+impl Tx {
+    /// Writes `event` to the outbox inside this transaction, due at once; it is delivered only
+    /// if the transaction commits.
+    pub async fn insert_event(
+        &mut self,
+        event: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<EventId, StoreError> {
+        let id = EventId::generate();
+        let now = now.timestamp_millis();
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO events (id, merchant_id, kind, subject_id, payload, created_at,
+                                 attempts, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        )
+        .bind(id.to_string())
+        .bind(event.merchant_id.to_string())
+        .bind(event.kind.as_str())
+        .bind(&event.subject_id)
+        .bind(event.payload.to_string())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(id)
+    }
+}
+
+impl Tx {
+    /// Claims up to `limit` events due at `now` for `worker` until `now + lease`, oldest due
+    /// first. No other worker can claim them before the lease ends (once this transaction
+    /// commits); the worker settles each with [`Tx::record_attempt`] within the lease.
+    pub(crate) async fn claim_due_events(
+        &mut self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let until = millis_after(now, lease);
+        let now = now.timestamp_millis();
+        let rows: Vec<EventRow> = match self {
+            Tx::Postgres(t) => {
+                // SKIP LOCKED: concurrent claimers take disjoint rows instead of waiting.
+                let sql = format!(
+                    "UPDATE events SET locked_by = $3, locked_until = $4
+                     WHERE id IN ({DUE} FOR UPDATE SKIP LOCKED)
+                     RETURNING {COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(limit)
+                    .bind(worker)
+                    .bind(until)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Sqlite(t) => {
+                // The one writer connection serialises claims: no row locks needed.
+                let sql = format!(
+                    "UPDATE events SET locked_by = $3, locked_until = $4
+                     WHERE id IN ({DUE})
+                     RETURNING {COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(limit)
+                    .bind(worker)
+                    .bind(until)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        };
+        let mut events = rows
+            .into_iter()
+            .map(Event::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // RETURNING keeps no order; deliver the longest-waiting first.
+        events.sort_by_key(|e| (e.next_attempt_at, e.id));
+        Ok(events)
+    }
+
+    /// Records `attempt` (number `n`) and what follows it, if the event is still `worker`'s
+    /// claim after `n - 1` attempts and not settled. `Ok(false)`: it is not (the lease ran out
+    /// and another worker took it), and nothing was written.
+    pub(crate) async fn record_attempt(
+        &mut self,
+        worker: &str,
+        attempt: &Attempt,
+        then: AfterAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let previous = attempt.attempt.checked_sub(1).ok_or(StoreError::Corrupt {
+            table: "event_attempts",
+            reason: "attempt numbers start at 1".into(),
+        })?;
+        let now = now.timestamp_millis();
+        let (next_attempt_at, delivered_at, given_up_at) = match then {
+            AfterAttempt::Delivered => (None, Some(now), None),
+            AfterAttempt::RetryAt(at) => (Some(at.timestamp_millis()), None, None),
+            AfterAttempt::GiveUp => (None, None, Some(now)),
+        };
+        let settled = on_tx!(self, conn => sqlx::query(
+            "UPDATE events
+             SET attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
+                 delivered_at = $5, given_up_at = $6, locked_by = NULL, locked_until = NULL
+             WHERE id = $1 AND locked_by = $2 AND attempts = $7
+               AND delivered_at IS NULL AND given_up_at IS NULL",
+        )
+        .bind(attempt.event_id.to_string())
+        .bind(worker)
+        .bind(i64::from(attempt.attempt))
+        .bind(next_attempt_at)
+        .bind(delivered_at)
+        .bind(given_up_at)
+        .bind(i64::from(previous))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if settled == 0 {
+            return Ok(false);
+        }
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms, http_status,
+                                         error, response_snippet)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(attempt.event_id.to_string())
+        .bind(i64::from(attempt.attempt))
+        .bind(attempt.started_at.timestamp_millis())
+        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
+        .bind(attempt.http_status.map(i64::from))
+        .bind(attempt.error.as_deref())
+        .bind(attempt.response_snippet.as_deref())
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// [`Tx::claim_due_events`] in a transaction of its own, for tools and tests; the
+    /// notification worker claims through the core's writer
+    /// ([`crate::commands::ClaimDueEvents`]), in its group commits.
+    pub async fn claim_due_events(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        match tx.claim_due_events(worker, now, lease, limit).await {
+            Ok(events) => {
+                tx.commit().await?;
+                Ok(events)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Tx::record_attempt`] in a transaction of its own, for tools and tests; the
+    /// notification worker records through the core's writer
+    /// ([`crate::commands::RecordAttempt`]).
+    pub async fn record_attempt(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        then: AfterAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        match tx.record_attempt(worker, attempt, then, now).await {
+            Ok(true) => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            Ok(false) => {
+                tx.rollback().await?;
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+    /// The event `id`, if any.
+    pub async fn event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE id = $1");
+        let row: Option<EventRow> = on_reader!(self, pool => sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Event::try_from).transpose()
+    }
+
+    /// Every recorded attempt to deliver event `id`, first attempt first.
+    pub async fn attempts(&self, id: &EventId) -> Result<Vec<Attempt>, StoreError> {
+        let rows: Vec<AttemptRow> = on_reader!(self, pool => sqlx::query_as(
+            "SELECT event_id, attempt, started_at, latency_ms, http_status, error, response_snippet
+             FROM event_attempts WHERE event_id = $1 ORDER BY attempt",
+        )
+        .bind(id.to_string())
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(Attempt::try_from).collect()
+    }
+}
+
+impl Store {
+    /// One page of the merchant's events about payments made through `face` and their
+    /// refunds, newest first.
+    pub async fn events_of_face(
+        &self,
+        merchant: &crate::ids::MerchantId,
+        face: crate::payment::Face,
+        page: &crate::intent::PageRequest,
+    ) -> Result<crate::intent::ListPage<Event>, StoreError> {
+        use super::intents::{fetch_page, into_page, page_clause};
+        use crate::intent::Cursor;
+        let face = face.as_str();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE merchant_id = $1
+               AND (subject_id IN (SELECT id FROM payments WHERE merchant_id = $1 AND face = '{face}')
+                 OR subject_id IN (SELECT id FROM refunds WHERE payment_id IN
+                      (SELECT id FROM payments WHERE merchant_id = $1 AND face = '{face}'))
+                 OR ('{face}' = 'stripe'
+                     AND subject_id IN (SELECT id FROM checkout_sessions WHERE merchant_id = $1))) {}",
+            page_clause("id", &page.cursor)
+        );
+        let rows: Vec<EventRow> = fetch_page!(self, &sql, merchant, page)?;
+        let items = rows
+            .into_iter()
+            .map(Event::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(items, page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bayar_snap::PrivateKey;
+    use chrono::TimeDelta;
+    use serde_json::json;
+
+    use super::*;
+    use crate::ids::MerchantId;
+    use crate::merchant::ClientId;
+    use crate::outbox::EventKind;
+    use crate::store::on_writer;
+    use crate::testing;
+
+    const LEASE: Duration = Duration::from_secs(60);
+
+    /// A merchant row, written directly: these tests need only something to point at.
+    async fn merchant(store: &Store) -> MerchantId {
+        let id = MerchantId::generate();
+        let client_id = ClientId::generate();
+        let public_key = PrivateKey::generate().unwrap().public_key().to_pem();
+        on_writer!(store, pool => sqlx::query(
+            "INSERT INTO merchants (id, name, client_id, client_secret, public_key_pem, notify_url,
+                                    created_at)
+             VALUES ($1, 'Toko Outbox', $2, 'SK-outbox', $3, NULL, 0)",
+        )
+        .bind(id.to_string())
+        .bind(client_id.as_str())
+        .bind(public_key)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        id
+    }
+
+    async fn insert(store: &Store, merchant_id: MerchantId, at: DateTime<Utc>) -> EventId {
+        let event = NewEvent {
+            merchant_id,
+            kind: EventKind::PaymentSucceeded,
+            subject_id: "pay_01J0000000000000000000000".into(),
+            payload: json!({"amount": 1_000_000, "note": "héllo"}),
+        };
+        let mut tx = Tx::begin(store).await.unwrap();
+        let id = tx.insert_event(&event, at).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    fn attempt(event_id: EventId, n: u32, status: u16) -> Attempt {
+        Attempt {
+            event_id,
+            attempt: n,
+            // Whole milliseconds, as stored, so a read-back compares equal.
+            started_at: millis_to_time(1_700_000_000_123).unwrap(),
+            latency_ms: 12,
+            http_status: Some(status),
+            error: None,
+            response_snippet: Some("ok".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn inserted_events_read_back() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let id = insert(store, merchant_id, now).await;
+            let event = store.event(&id).await.unwrap().unwrap();
+            assert_eq!(event.id, id, "{}", t.engine);
+            assert_eq!(event.merchant_id, merchant_id);
+            assert_eq!(event.kind, EventKind::PaymentSucceeded);
+            assert_eq!(event.payload, json!({"amount": 1_000_000, "note": "héllo"}));
+            assert_eq!(event.created_at.timestamp_millis(), now.timestamp_millis());
+            assert_eq!(event.next_attempt_at, event.created_at);
+            assert_eq!(
+                (event.attempts, event.delivered_at, event.given_up_at),
+                (0, None, None)
+            );
+            assert!(store.attempts(&id).await.unwrap().is_empty());
+            assert!(store.event(&EventId::generate()).await.unwrap().is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_transaction_leaves_no_event() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let event = NewEvent {
+                merchant_id,
+                kind: EventKind::Test,
+                subject_id: "x".into(),
+                payload: json!({}),
+            };
+            let mut tx = Tx::begin(store).await.unwrap();
+            let id = tx.insert_event(&event, Utc::now()).await.unwrap();
+            tx.rollback().await.unwrap();
+            assert!(store.event(&id).await.unwrap().is_none(), "{}", t.engine);
+            let claimed = store
+                .claim_due_events("w", Utc::now(), LEASE, 10)
+                .await
+                .unwrap();
+            assert!(claimed.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_take_due_events_oldest_first_up_to_the_limit() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let later = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
+            let oldest = insert(store, merchant_id, now - TimeDelta::seconds(3)).await;
+            let middle = insert(store, merchant_id, now - TimeDelta::seconds(2)).await;
+            let future = insert(store, merchant_id, now + TimeDelta::seconds(60)).await;
+
+            let first = store.claim_due_events("a", now, LEASE, 2).await.unwrap();
+            let ids: Vec<_> = first.iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![oldest, middle], "{}", t.engine);
+            // What "a" holds is invisible to "b"; the event not yet due is too.
+            let second = store.claim_due_events("b", now, LEASE, 10).await.unwrap();
+            let ids: Vec<_> = second.iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![later]);
+            assert!(
+                store
+                    .claim_due_events("c", now, LEASE, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(
+                store
+                    .claim_due_events("c", now, LEASE, 0)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let _ = future;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_lease_passes_the_event_on_and_the_late_worker_cannot_settle_it() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let id = insert(store, merchant_id, now).await;
+            let short = Duration::from_secs(1);
+            assert_eq!(
+                store
+                    .claim_due_events("slow", now, short, 10)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+
+            let after = now + TimeDelta::seconds(2);
+            let taken = store
+                .claim_due_events("fast", after, LEASE, 10)
+                .await
+                .unwrap();
+            assert_eq!(taken.len(), 1, "{}", t.engine);
+            assert_eq!(taken[0].attempts, 0);
+
+            let late = store
+                .record_attempt("slow", &attempt(id, 1, 200), AfterAttempt::Delivered, after)
+                .await
+                .unwrap();
+            assert!(
+                !late,
+                "the worker that lost its lease must not settle the event"
+            );
+            let event = store.event(&id).await.unwrap().unwrap();
+            assert_eq!((event.attempts, event.delivered_at), (0, None));
+            assert!(store.attempts(&id).await.unwrap().is_empty());
+
+            let ok = store
+                .record_attempt("fast", &attempt(id, 1, 204), AfterAttempt::Delivered, after)
+                .await
+                .unwrap();
+            assert!(ok);
+            let event = store.event(&id).await.unwrap().unwrap();
+            assert_eq!(event.attempts, 1);
+            assert_eq!(
+                event.delivered_at.map(|d| d.timestamp_millis()),
+                Some(after.timestamp_millis())
+            );
+            assert_eq!(
+                store.attempts(&id).await.unwrap(),
+                vec![attempt(id, 1, 204)]
+            );
+            // Settled: never claimed again, and a second settlement is refused.
+            let much_later = after + TimeDelta::hours(1);
+            assert!(
+                store
+                    .claim_due_events("x", much_later, LEASE, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let again = store
+                .record_attempt("fast", &attempt(id, 1, 200), AfterAttempt::Delivered, after)
+                .await
+                .unwrap();
+            assert!(!again);
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_wait_for_their_time_and_giving_up_is_final() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let id = insert(store, merchant_id, now).await;
+            store.claim_due_events("w", now, LEASE, 10).await.unwrap();
+            let retry_at = now + TimeDelta::seconds(30);
+            let failed = Attempt {
+                http_status: None,
+                error: Some("connection refused".into()),
+                response_snippet: None,
+                ..attempt(id, 1, 0)
+            };
+            assert!(
+                store
+                    .record_attempt("w", &failed, AfterAttempt::RetryAt(retry_at), now)
+                    .await
+                    .unwrap()
+            );
+            let event = store.event(&id).await.unwrap().unwrap();
+            assert_eq!(event.attempts, 1, "{}", t.engine);
+            assert_eq!(
+                event.next_attempt_at.timestamp_millis(),
+                retry_at.timestamp_millis()
+            );
+            // Not due yet, even though no one holds it.
+            let early = retry_at - TimeDelta::milliseconds(1);
+            assert!(
+                store
+                    .claim_due_events("w", early, LEASE, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let due = store
+                .claim_due_events("w", retry_at, LEASE, 10)
+                .await
+                .unwrap();
+            assert_eq!(due.len(), 1);
+            assert_eq!(due[0].attempts, 1);
+            // The attempt number must follow on from the claim.
+            let wrong = store
+                .record_attempt("w", &attempt(id, 1, 500), AfterAttempt::GiveUp, retry_at)
+                .await
+                .unwrap();
+            assert!(!wrong);
+            assert!(
+                store
+                    .record_attempt("w", &attempt(id, 2, 500), AfterAttempt::GiveUp, retry_at)
+                    .await
+                    .unwrap()
+            );
+            let event = store.event(&id).await.unwrap().unwrap();
+            assert!(event.given_up_at.is_some() && event.delivered_at.is_none());
+            let attempts = store.attempts(&id).await.unwrap();
+            assert_eq!(
+                attempts
+                    .iter()
+                    .map(|a| (a.attempt, a.http_status))
+                    .collect::<Vec<_>>(),
+                vec![(1, None), (2, Some(500))]
+            );
+            assert_eq!(attempts[0].error.as_deref(), Some("connection refused"));
+            let much_later = retry_at + TimeDelta::days(2);
+            assert!(
+                store
+                    .claim_due_events("w", much_later, LEASE, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Opening the PostgreSQL store: a pool shared by this process, durable commits.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{MIGRATOR, Store, StoreError};
+
+/// How to open a PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    /// `postgres://user@host:port/db`.
+    pub url: String,
+    /// A schema to use (created if missing) instead of `public`; tests use one per test.
+    pub schema: Option<String>,
+    /// `synchronous_commit=on` unless the operator opts out.
+    pub durable: bool,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl PostgresOptions {
+    /// Durable options for `url`, default schema.
+    pub fn from_url(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            schema: None,
+            durable: true,
+            max_connections: 16,
+        }
+    }
+}
+
+pub(super) async fn open(options: PostgresOptions) -> Result<Store, StoreError> {
+    let mut connect = PgConnectOptions::from_str(&options.url)?;
+    let synchronous_commit = if options.durable { "on" } else { "off" };
+    connect = connect.options([("synchronous_commit", synchronous_commit)]);
+    if let Some(schema) = &options.schema {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        let bootstrap = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&bootstrap)
+            .await?;
+        bootstrap.close().await;
+        connect = connect.options([("search_path", schema.as_str())]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .connect_with(connect)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(Store::Postgres(pool))
+}

@@ -1,0 +1,227 @@
+//! The store and the core's merchant, key, token and replay rules, on every engine.
+
+use bayar_core::commands::{ClaimExternalId, CreatePayment};
+use bayar_core::merchant::{ClientId, MerchantName, NewMerchant, NotifyUrl};
+use bayar_core::payment::{Channel, PartnerReference, PaymentStatus};
+use bayar_core::testing;
+use bayar_core::{Core, CoreConfig, CoreError};
+use chrono::{Duration, TimeZone, Utc};
+
+fn new_merchant(name: &str) -> NewMerchant {
+    NewMerchant {
+        name: MerchantName::parse(name).unwrap(),
+        notify_url: Some(NotifyUrl::parse("http://127.0.0.1:9/notify").unwrap()),
+        public_key: None,
+    }
+}
+
+#[tokio::test]
+async fn gateway_keys_are_created_once_and_shared() {
+    for t in testing::all().await {
+        let first = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let second = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            first.gateway_public_key(),
+            second.gateway_public_key(),
+            "{}: a second process must load the same gateway key",
+            t.engine
+        );
+        // A token issued by one process verifies in the other: the token key is shared too.
+        let m = first
+            .create_merchant(new_merchant("Toko"))
+            .await
+            .unwrap()
+            .merchant;
+        let token = first.issue_b2b_token(&m, Utc::now());
+        assert_eq!(
+            second.check_b2b_token(token.token.expose(), Utc::now()),
+            Ok(m.client_id.clone()),
+            "{}",
+            t.engine
+        );
+    }
+}
+
+#[tokio::test]
+async fn merchants_round_trip_with_their_keys() {
+    for t in testing::all().await {
+        let core = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let created = core
+            .create_merchant(new_merchant("Toko Maju"))
+            .await
+            .unwrap();
+        let pem = created
+            .private_key_pem
+            .as_ref()
+            .expect("bayar generated the pair");
+        let private = bayar_snap::PrivateKey::from_pem(pem.expose()).unwrap();
+        let m = &created.merchant;
+
+        let found = core
+            .merchant_by_client_id(&m.client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, m.id, "{}", t.engine);
+        assert_eq!(found.client_secret, m.client_secret, "{}", t.engine);
+        assert_eq!(found.notify_url, m.notify_url, "{}", t.engine);
+        assert_eq!(found.public_key, private.public_key(), "{}", t.engine);
+        assert_eq!(
+            found.created_at.timestamp_millis(),
+            m.created_at.timestamp_millis()
+        );
+
+        // A merchant who brings a key keeps it, and gets no private key back.
+        let own = bayar_snap::PrivateKey::generate().unwrap();
+        let brought = core
+            .create_merchant(NewMerchant {
+                public_key: Some(own.public_key()),
+                ..new_merchant("Warung")
+            })
+            .await
+            .unwrap();
+        assert!(brought.private_key_pem.is_none());
+        assert_eq!(brought.merchant.public_key, own.public_key());
+
+        let all = core.merchants().await.unwrap();
+        assert_eq!(all.len(), 2, "{}", t.engine);
+        assert_eq!(all[0].id, m.id, "{}: oldest first", t.engine);
+        let unknown = ClientId::parse("BYR-00000000000000000000").unwrap();
+        assert!(
+            core.merchant_by_client_id(&unknown)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn external_ids_are_single_use_per_jakarta_day() {
+    for t in testing::all().await {
+        let core = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let a = core
+            .create_merchant(new_merchant("A"))
+            .await
+            .unwrap()
+            .merchant;
+        let b = core
+            .create_merchant(new_merchant("B"))
+            .await
+            .unwrap()
+            .merchant;
+        // 16:59 UTC is 23:59 in Jakarta; 17:00 UTC is the next Jakarta day.
+        let late = Utc.with_ymd_and_hms(2026, 11, 23, 16, 59, 0).unwrap();
+        let next_day = late + Duration::minutes(1);
+        let claim = |merchant_id, path: &str, at| ClaimExternalId {
+            merchant_id,
+            day: bayar_snap::time::jakarta_date(at),
+            external_id: "123".into(),
+            path: path.into(),
+        };
+
+        core.run(claim(a.id, "/p", late)).await.unwrap();
+        assert!(
+            matches!(
+                core.run(claim(a.id, "/other", late)).await,
+                Err(CoreError::DuplicateExternalId)
+            ),
+            "{}: reuse on the same day, any path, is refused",
+            t.engine
+        );
+        core.run(claim(b.id, "/p", late))
+            .await
+            .expect("another merchant may use the same id");
+        core.run(claim(a.id, "/p", next_day))
+            .await
+            .expect("the next Jakarta day may reuse it");
+    }
+}
+
+#[tokio::test]
+async fn payments_are_found_by_either_reference_and_only_by_their_merchant() {
+    for t in testing::all().await {
+        let core = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let a = core
+            .create_merchant(new_merchant("A"))
+            .await
+            .unwrap()
+            .merchant;
+        let b = core
+            .create_merchant(new_merchant("B"))
+            .await
+            .unwrap()
+            .merchant;
+        let created = core
+            .run(CreatePayment {
+                merchant_id: a.id,
+                partner_reference_no: PartnerReference::parse("INV-1").unwrap(),
+                external_id: "ext-1".into(),
+                channel: Channel::DanaWallet,
+                face: bayar_core::payment::Face::Doku,
+                amount: bayar_snap::Money::parse("10000.00").unwrap(),
+                valid_until: None,
+                title: None,
+                return_url: None,
+                notify_url: None,
+            })
+            .await
+            .unwrap()
+            .payment;
+        let id = created.id;
+        let by_partner = core
+            .find_payment(&a.id, Some("INV-1"), None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_partner, created, "{}", t.engine);
+        assert_eq!(by_partner.status, PaymentStatus::Created);
+        assert_eq!(by_partner.amount.to_string(), "10000.00");
+        let by_ref = core
+            .find_payment(&a.id, None, Some(&id.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(by_ref.map(|p| p.id), Some(id), "{}", t.engine);
+        assert!(
+            core.find_payment(&a.id, Some("INV-1"), Some("pay_other"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            core.find_payment(&b.id, Some("INV-1"), None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            core.find_payment(&a.id, None, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn healthy_store_answers_ping() {
+    for t in testing::all().await {
+        t.store.ping().await.unwrap();
+        t.store.close().await;
+        assert!(
+            t.store.ping().await.is_err(),
+            "{}: a closed store is not healthy",
+            t.engine
+        );
+    }
+}

@@ -1,0 +1,462 @@
+//! The delivery loop: claim due events, deliver them concurrently, record every attempt.
+//!
+//! Each pass claims at most as many due events as there are free delivery slots (so a claimed
+//! event starts at once and its lease is spent on delivering, not queueing), delivers each in
+//! its own task, and records the attempt with what follows it: delivered on 2xx, otherwise
+//! retried per the [`RetrySchedule`] or given up (at once when rendering failed for good, see
+//! [`RenderError::is_permanent`]). When nothing is due the loop sleeps for the poll interval,
+//! or until [`WorkerHandle::wake`] says new events were committed.
+//!
+//! The lease is longer than a request can take, so while a delivery is in flight no other
+//! worker can claim its event; if this worker dies, the lease runs out and another worker
+//! retries. A merchant can therefore see an event twice (delivered, then the worker died before
+//! recording it), never two attempts of one event at once.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bayar_core::commands::{ClaimDueEvents, RecordAttempt};
+use bayar_core::merchant::Merchant;
+use bayar_core::outbox::{AfterAttempt, Attempt, Event, RetrySchedule};
+use bayar_core::{Core, CoreError};
+use chrono::{DateTime, TimeDelta, Utc};
+use thiserror::Error;
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinError, JoinSet};
+
+use super::render::{Delivery, RenderError, Renderer, to_hex};
+
+/// At most this many bytes of a response are read: enough for [`Attempt::SNIPPET_CHARS`]
+/// characters of any UTF-8, and a merchant answering with megabytes costs nothing.
+const SNIPPET_BYTES: usize = Attempt::SNIPPET_CHARS * 4;
+
+/// After repeated store failures the loop waits at most this long before trying again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Tunables of the notification worker.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// This worker's name in `locked_by`; unique across every process sharing the database.
+    pub name: String,
+    /// How often to look for due events when not woken.
+    pub poll_interval: Duration,
+    /// How long a claim lasts; must exceed twice the request timeout (see [`spawn`]).
+    pub lease: Duration,
+    /// Most deliveries in flight at once.
+    pub concurrency: usize,
+    /// When to retry and when to give up.
+    pub schedule: RetrySchedule,
+    /// Limit on establishing the connection to the merchant.
+    pub connect_timeout: Duration,
+    /// Limit on a whole request: connecting, sending, and reading the answer.
+    pub request_timeout: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            name: unique_name(),
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(60),
+            concurrency: 32,
+            schedule: RetrySchedule::default(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A worker name unlikely to repeat anywhere: the process id (readable in `locked_by`) and
+/// random bits (two hosts or containers may share a pid).
+fn unique_name() -> String {
+    let mut random = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut random).is_err() {
+        // Without the system RNG the clock still separates workers started apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        random = (nanos as u64).to_le_bytes();
+    }
+    format!("notify-{}-{}", std::process::id(), to_hex(&random))
+}
+
+/// Why the worker could not start.
+#[derive(Debug, Error)]
+pub enum WorkerError {
+    /// The HTTP client could not be built (TLS roots unavailable, for instance).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// A lease this short could run out while a delivery is still in flight, letting another
+    /// worker deliver the same event at the same time.
+    #[error("the lease ({lease:?}) must exceed twice the request timeout ({timeout:?})")]
+    LeaseTooShort {
+        /// The configured lease.
+        lease: Duration,
+        /// The configured request timeout.
+        timeout: Duration,
+    },
+}
+
+/// A running worker. Dropping it stops the worker too, without waiting.
+pub struct WorkerHandle {
+    wake: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// What callers trigger after committing events, to have them delivered without waiting
+    /// for the next poll (`notify_one`: a wake while the worker is busy is kept, not lost).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Looks for due events now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops claiming, lets the deliveries in flight finish and be recorded (each is bounded
+    /// by the request timeout), then returns.
+    pub async fn stop(self) {
+        // The loop may already have ended (its task panicked); either way it is not running.
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the notification worker ended abnormally");
+        }
+    }
+}
+
+/// What every delivery task shares.
+struct Shared {
+    core: Core,
+    renderer: Arc<dyn Renderer>,
+    http: reqwest::Client,
+    config: WorkerConfig,
+}
+
+/// The HTTP client deliveries are made with, limited by `config`'s timeouts. Renderers that
+/// call the merchant themselves (DOKU's token handshake) should use one built here too, so
+/// that each of their requests is bounded like a delivery: the lease (more than twice the
+/// request timeout) then covers a handshake followed by the notification.
+pub fn http_client(config: &WorkerConfig) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        // A redirect is not an acknowledgement, and following one would re-send a signed
+        // body (or a signed token request) to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("bayar/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Starts a worker delivering `core`'s outbox with `renderer`. It wakes when the core's writer
+/// commits, so a notification goes out as soon as its change is durable instead of at the
+/// next poll; its claims and recorded attempts go through that writer too.
+pub fn spawn(
+    core: Core,
+    renderer: Arc<dyn Renderer>,
+    config: WorkerConfig,
+) -> Result<WorkerHandle, WorkerError> {
+    let wake = core.events_committed();
+    if config.lease <= config.request_timeout.saturating_mul(2) {
+        return Err(WorkerError::LeaseTooShort {
+            lease: config.lease,
+            timeout: config.request_timeout,
+        });
+    }
+    let http = http_client(&config)?;
+    let shared = Arc::new(Shared {
+        core,
+        renderer,
+        http,
+        config,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(shared, wake.clone(), stopped));
+    Ok(WorkerHandle { wake, stop, task })
+}
+
+/// The claim loop; returns once stopped and every delivery in flight is recorded.
+async fn run(shared: Arc<Shared>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let config = &shared.config;
+    let concurrency = config.concurrency.max(1);
+    tracing::info!(worker = %config.name, "notification worker started");
+    let mut in_flight = JoinSet::new();
+    let mut failures: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while let Some(done) = in_flight.try_join_next() {
+            report_panic(done);
+        }
+        let free = concurrency.saturating_sub(in_flight.len());
+        if free == 0 {
+            tokio::select! {
+                Some(done) = in_flight.join_next() => report_panic(done),
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        let limit = i64::try_from(free).unwrap_or(i64::MAX);
+        let claimed = shared
+            .core
+            .run(ClaimDueEvents {
+                worker: config.name.clone(),
+                lease: config.lease,
+                limit,
+            })
+            .await;
+        match claimed {
+            Ok(events) => {
+                failures = 0;
+                let full = events.len() >= free;
+                for event in events {
+                    in_flight.spawn(deliver(shared.clone(), event));
+                }
+                if full {
+                    // Every slot was filled: more may be due, look again once one frees.
+                    continue;
+                }
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let backoff = config
+                    .poll_interval
+                    .saturating_mul(2u32.saturating_pow(failures.min(6)))
+                    .min(MAX_BACKOFF);
+                tracing::error!(error = %e, ?backoff, "notification worker: claiming failed");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => break,
+                }
+                continue;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(config.poll_interval) => {}
+            () = wake.notified() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        report_panic(done);
+    }
+    tracing::info!(worker = %config.name, "notification worker stopped");
+}
+
+fn report_panic(done: Result<(), JoinError>) {
+    if let Err(e) = done {
+        // The event's lease runs out and another pass retries it.
+        tracing::error!(error = %e, "notification delivery task failed");
+    }
+}
+
+/// What came of one request.
+struct Answer {
+    http_status: Option<u16>,
+    error: Option<String>,
+    response_snippet: Option<String>,
+}
+
+/// Delivers one claimed event and records the attempt.
+async fn deliver(shared: Arc<Shared>, event: Event) {
+    let config = &shared.config;
+    let number = event.attempts.saturating_add(1);
+    let merchant = match shared.core.store().merchant_by_id(&event.merchant_id).await {
+        Ok(merchant) => merchant,
+        Err(e) => {
+            // Nothing was attempted; the lease runs out and the event is tried again.
+            tracing::error!(event = %event.id, error = %e, "notification: loading the merchant failed");
+            return;
+        }
+    };
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let rendered = render(&*shared.renderer, &event, merchant.as_ref(), started_at).await;
+    let (answer, final_) = match rendered {
+        Ok(delivery) => (send(&shared.http, delivery).await, false),
+        // No URL or no shape for the event fails the same way next time; a failed token
+        // handshake or store read may not, so those spend the retry schedule.
+        Err(e) => (
+            Answer {
+                http_status: None,
+                error: Some(e.to_string()),
+                response_snippet: None,
+            },
+            e.is_permanent(),
+        ),
+    };
+    if answer.http_status == Some(401)
+        && let Some(merchant) = &merchant
+    {
+        shared.renderer.unauthorized(merchant);
+    }
+    let latency_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let acknowledged = answer.http_status.is_some_and(|s| (200..300).contains(&s));
+    let now = Utc::now();
+    let then = if acknowledged {
+        AfterAttempt::Delivered
+    } else if final_ {
+        AfterAttempt::GiveUp
+    } else {
+        match config.schedule.next_delay(number) {
+            Some(delay) => AfterAttempt::RetryAt(after(now, delay)),
+            None => AfterAttempt::GiveUp,
+        }
+    };
+    // URL, headers and bodies stay out of the logs: they carry secrets and customer data.
+    tracing::info!(
+        event = %event.id,
+        merchant = %event.merchant_id,
+        kind = %event.kind,
+        attempt = number,
+        status = answer.http_status,
+        error = answer.error.as_deref(),
+        latency_ms,
+        outcome = ?then,
+        "notification attempt"
+    );
+    let attempt = Attempt {
+        event_id: event.id,
+        attempt: number,
+        started_at,
+        latency_ms,
+        http_status: answer.http_status,
+        error: answer.error,
+        response_snippet: answer.response_snippet,
+    };
+    let record = RecordAttempt {
+        worker: config.name.clone(),
+        attempt,
+        then,
+    };
+    match shared.core.run(record).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            event = %event.id,
+            "notification: the lease ran out before the attempt was recorded; another worker has it"
+        ),
+        Err(e) => record_failed(&event, &e),
+    }
+}
+
+fn record_failed(event: &Event, e: &CoreError) {
+    // The lease runs out and the event is delivered again: at-least-once, by design.
+    tracing::error!(event = %event.id, error = %e, "notification: recording the attempt failed");
+}
+
+/// Renders `event` for `merchant`; a merchant that no longer exists has nowhere to be told.
+async fn render(
+    renderer: &dyn Renderer,
+    event: &Event,
+    merchant: Option<&Merchant>,
+    now: DateTime<Utc>,
+) -> Result<Delivery, RenderError> {
+    let merchant = merchant.ok_or_else(|| RenderError::Unsupported("merchant not found".into()))?;
+    renderer.render(event, merchant, now).await
+}
+
+/// POSTs `delivery` and reads the start of the answer.
+async fn send(http: &reqwest::Client, delivery: Delivery) -> Answer {
+    let mut request = http.post(&delivery.url).body(delivery.body);
+    for (name, value) in &delivery.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let mut response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            return Answer {
+                http_status: None,
+                error: Some(describe(e)),
+                response_snippet: None,
+            };
+        }
+    };
+    let http_status = Some(response.status().as_u16());
+    let mut bytes = Vec::new();
+    let mut error = None;
+    while bytes.len() < SNIPPET_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                // The status already answers; a body cut short is only noted.
+                error = Some(format!("reading the response: {}", describe(e)));
+                break;
+            }
+        }
+    }
+    let snippet: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .take(Attempt::SNIPPET_CHARS)
+        .collect();
+    Answer {
+        http_status,
+        error,
+        response_snippet: Some(snippet),
+    }
+}
+
+/// A transport error with its causes (`connection refused`, `timed out`), without the URL
+/// (which may carry credentials), bounded like a snippet.
+pub(super) fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(Attempt::SNIPPET_CHARS).collect()
+}
+
+/// `now + delay`, saturating at the end of time rather than failing.
+fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let a = unique_name();
+        assert!(a.starts_with(&format!("notify-{}-", std::process::id())));
+        assert_ne!(a, unique_name());
+    }
+
+    #[tokio::test]
+    async fn a_lease_shorter_than_a_request_is_refused() {
+        let config = WorkerConfig {
+            lease: Duration::from_secs(15),
+            ..WorkerConfig::default()
+        };
+        let t = bayar_core::testing::sqlite().await;
+        let core = Core::start(t.store.clone(), Default::default())
+            .await
+            .unwrap();
+        let err = spawn(core, Arc::new(super::super::BayarRenderer), config)
+            .err()
+            .unwrap();
+        assert!(matches!(err, WorkerError::LeaseTooShort { .. }), "{err}");
+    }
+
+    #[test]
+    fn retry_times_saturate() {
+        let now = Utc::now();
+        assert_eq!(
+            after(now, Duration::from_secs(10)),
+            now + TimeDelta::seconds(10)
+        );
+        assert_eq!(after(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+    }
+}
