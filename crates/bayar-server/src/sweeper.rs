@@ -1,14 +1,16 @@
 //! The sweeper: expires payments whose customer did not pay before their deadline, releasing
-//! any held money and telling the merchant (the core writes the events).
+//! any held money, and Stripe-style checkout sessions whose 24 hours ran out; the core writes
+//! the events that tell the merchant.
 
 use std::time::Duration;
 
 use bayar_core::Core;
-use bayar_core::commands::ExpireOverdue;
+use bayar_core::commands::{ExpireOverdue, ExpireOverdueSessions};
+use bayar_core::error::CoreError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Most payments expired in one command, so one sweep never makes a huge transaction.
+/// Most payments (or sessions) expired in one command, so one sweep never makes a huge transaction.
 const BATCH: i64 = 500;
 
 /// A running sweeper.
@@ -40,20 +42,32 @@ impl Sweeper {
     }
 }
 
-/// Expires every overdue payment, a batch at a time.
+/// Expires every overdue payment, then every overdue checkout session, a batch at a time.
 pub async fn sweep(core: &Core) {
+    sweep_with("payments", || core.run(ExpireOverdue { limit: BATCH })).await;
+    sweep_with("checkout sessions", || {
+        core.run(ExpireOverdueSessions { limit: BATCH })
+    })
+    .await;
+}
+
+/// Runs `expire` until it expires less than a full batch.
+async fn sweep_with<T, F>(what: &str, expire: impl Fn() -> F)
+where
+    F: Future<Output = Result<Vec<T>, CoreError>>,
+{
     loop {
-        match core.run(ExpireOverdue { limit: BATCH }).await {
+        match expire().await {
             Ok(expired) => {
                 if !expired.is_empty() {
-                    tracing::info!(count = expired.len(), "expired overdue payments");
+                    tracing::info!(count = expired.len(), "expired overdue {what}");
                 }
                 if expired.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) {
                     return;
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "expiring overdue payments failed; will retry");
+                tracing::error!(error = %e, "expiring overdue {what} failed; will retry");
                 return;
             }
         }

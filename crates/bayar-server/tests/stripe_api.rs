@@ -359,7 +359,16 @@ async fn intents_confirm_cancel_and_list_with_cursors() {
 
 /// Makes every stored idempotency key `millis` older.
 async fn age_keys(app: &TestApp, millis: i64) {
-    let sql = "UPDATE idempotency SET created_at = created_at - $1";
+    run_sql(
+        app,
+        "UPDATE idempotency SET created_at = created_at - $1",
+        millis,
+    )
+    .await;
+}
+
+/// Runs `sql` with its one parameter `$1` on the app's database: how a test lets time pass.
+async fn run_sql(app: &TestApp, sql: &str, millis: i64) {
     match &app.store.store {
         bayar_core::store::Store::Sqlite { writer, .. } => {
             sqlx::query(sql).bind(millis).execute(writer).await.unwrap();
@@ -791,6 +800,47 @@ async fn a_checkout_session_is_paid_through_the_checkout_and_wallet_pages() {
         )
         .await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+        // A third session, left waiting on the wallet page until its 24 hours ran out: the
+        // sweeper expires it (its waiting payment is cancelled) and tells the merchant, once.
+        // The paid session, just as old, stays complete.
+        let third = post_form(&app, &key, "/v1/checkout/sessions", &form).await;
+        let third_id = third.body["id"].as_str().unwrap().to_string();
+        let (_, csrf) = page_with_csrf(&browser, third.body["url"].as_str().unwrap()).await;
+        let chosen = browser
+            .post(format!("{}/pay", third.body["url"].as_str().unwrap()))
+            .form(&[("method", "dana"), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(chosen.status(), StatusCode::SEE_OTHER, "{engine}");
+        let waiting = get(&app, &key, &format!("/v1/checkout/sessions/{third_id}")).await;
+        let third_intent = waiting.body["payment_intent"].as_str().unwrap().to_string();
+        let intent = get(&app, &key, &format!("/v1/payment_intents/{third_intent}")).await;
+        assert_eq!(intent.body["status"], "requires_action", "{engine}");
+        run_sql(
+            &app,
+            "UPDATE checkout_sessions SET expires_at = expires_at - $1",
+            25 * 3_600_000,
+        )
+        .await;
+        bayar_server::sweeper::sweep(&app.core).await;
+        bayar_server::sweeper::sweep(&app.core).await;
+        let ran_out = get(&app, &key, &format!("/v1/checkout/sessions/{third_id}")).await;
+        assert_eq!(ran_out.body["status"], "expired", "{engine}");
+        let intent = get(&app, &key, &format!("/v1/payment_intents/{third_intent}")).await;
+        assert_eq!(intent.body["status"], "canceled", "{engine}");
+        let paid = get(&app, &key, &format!("/v1/checkout/sessions/{id}")).await;
+        assert_eq!(paid.body["status"], "complete", "{engine}");
+        let events = get(&app, &key, "/v1/events?limit=100").await;
+        let expired_ids: Vec<&str> = events.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "checkout.session.expired")
+            .map(|e| e["data"]["object"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(expired_ids, [third_id.as_str(), second_id], "{engine}");
 
         // Bad line items are named as sent.
         let bad = post_form(

@@ -8,7 +8,7 @@ use super::intents::{Confirmation, IntentView, cancel, confirm, latest_payment};
 use crate::checkout::{CheckoutSession, SessionStage, SessionState};
 use crate::error::CoreError;
 use crate::ids::{CheckoutSessionId, MerchantId};
-use crate::intent::PaymentIntent;
+use crate::intent::{IntentState, PaymentIntent};
 use crate::outbox::EventKind;
 use crate::payment::Channel;
 use crate::store::Tx;
@@ -125,21 +125,63 @@ impl Command for ExpireCheckoutSession {
         ctx: &'t Context,
     ) -> BoxFuture<'t, Result<SessionView, CoreError>> {
         Box::pin(async move {
-            let (mut session, view) = load(tx, Some(&self.merchant_id), &self.session_id).await?;
+            let (session, view) = load(tx, Some(&self.merchant_id), &self.session_id).await?;
             if session.state(view.state(), ctx.now()) == SessionState::Complete
                 || session.stage == SessionStage::Expired
             {
                 return Err(CoreError::SessionNotOpen);
             }
-            let intent = cancel(tx, ctx, view.intent).await?;
-            session.stage = SessionStage::Expired;
-            tx.set_session_stage(&session).await?;
-            let event =
-                super::checkout_event(EventKind::CheckoutExpired, session.merchant_id, &session.id);
-            tx.insert_event(&event, ctx.now()).await?;
-            Ok(SessionView { session, intent })
+            expire(tx, ctx, session, view).await
         })
     }
+}
+
+/// Expires the sessions whose 24 hours ran out unpaid (the sweeper runs it), as
+/// [`ExpireCheckoutSession`] would, so the merchant hears `checkout.session.expired` for them
+/// too. Returns the sessions expired, at most `limit`.
+#[derive(Clone, Debug)]
+pub struct ExpireOverdueSessions {
+    /// Most sessions expired by one command.
+    pub limit: i64,
+}
+
+impl Command for ExpireOverdueSessions {
+    type Output = Vec<CheckoutSessionId>;
+
+    fn execute<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        ctx: &'t Context,
+    ) -> BoxFuture<'t, Result<Vec<CheckoutSessionId>, CoreError>> {
+        Box::pin(async move {
+            let overdue = tx.overdue_sessions(ctx.now(), self.limit).await?;
+            for id in &overdue {
+                let (session, view) = load(tx, None, id).await?;
+                expire(tx, ctx, session, view).await?;
+            }
+            Ok(overdue)
+        })
+    }
+}
+
+/// Ends an unpaid session: its intent is cancelled (with a waiting payment) unless it already
+/// was, the session is stored expired, and the merchant is told.
+async fn expire(
+    tx: &mut Tx,
+    ctx: &Context,
+    mut session: CheckoutSession,
+    view: IntentView,
+) -> Result<SessionView, CoreError> {
+    let intent = if view.state() == IntentState::Canceled {
+        view
+    } else {
+        cancel(tx, ctx, view.intent).await?
+    };
+    session.stage = SessionStage::Expired;
+    tx.set_session_stage(&session).await?;
+    let event = super::checkout_event(EventKind::CheckoutExpired, session.merchant_id, &session.id);
+    tx.insert_event(&event, ctx.now()).await?;
+    Ok(SessionView { session, intent })
 }
 
 async fn load(

@@ -24,7 +24,10 @@ pub use bindings::{
     Answer, BeginBinding, IssueOneTimeToken, RecordPin, RedeemAuthCode, RedeemOneTimeToken,
     SubmitOtp, Unbind,
 };
-pub use checkout::{CreateCheckoutSession, ExpireCheckoutSession, PayCheckoutSession, SessionView};
+pub use checkout::{
+    CreateCheckoutSession, ExpireCheckoutSession, ExpireOverdueSessions, PayCheckoutSession,
+    SessionView,
+};
 pub use customers::{CreateCustomer, SetCustomerStatus};
 pub use disbursements::{Disburse, DisburseToBank, DisbursementOutcome};
 pub use intents::{CancelIntent, ConfirmIntent, Confirmation, CreateIntent, IntentView};

@@ -1,5 +1,7 @@
 //! Checkout session rows (the Stripe-style API).
 
+use chrono::{DateTime, Utc};
+
 use super::merchants::millis_to_time;
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::checkout::{CheckoutSession, LineItem};
@@ -47,6 +49,14 @@ impl TryFrom<Row> for CheckoutSession {
             created_at: millis_to_time(row.created_at).map_err(corrupt)?,
         })
     }
+}
+
+/// A stored session id read back.
+fn session_id(id: String) -> Result<CheckoutSessionId, StoreError> {
+    id.parse().map_err(|_| StoreError::Corrupt {
+        table: "checkout_sessions",
+        reason: format!("bad id {id:?}"),
+    })
 }
 
 impl Tx {
@@ -106,6 +116,29 @@ impl Tx {
         Ok(session.filter(|s| merchant.is_none_or(|m| s.merchant_id == *m)))
     }
 
+    /// Up to `limit` sessions still open in the store whose `expires_at` has passed at `now`
+    /// and whose payment did not succeed, the longest overdue first.
+    pub(crate) async fn overdue_sessions(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<CheckoutSessionId>, StoreError> {
+        let ids: Vec<String> = on_tx!(self, conn => sqlx::query_scalar(
+            "SELECT s.id FROM checkout_sessions s
+             JOIN payment_intents i ON i.id = s.intent_id
+             LEFT JOIN payments p ON p.id = i.payment_id
+             WHERE s.status = 'open' AND s.expires_at <= $1
+               AND (p.status IS NULL OR p.status <> 'succeeded')
+             ORDER BY s.expires_at, s.id
+             LIMIT $2",
+        )
+        .bind(now.timestamp_millis())
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+        ids.into_iter().map(session_id).collect()
+    }
+
     /// The session whose intent's latest confirmation made `payment`, if any.
     pub(crate) async fn session_of_payment(
         &mut self,
@@ -119,13 +152,7 @@ impl Tx {
         .bind(payment.to_string())
         .fetch_optional(conn)
         .await)?;
-        id.map(|id| {
-            id.parse().map_err(|_| StoreError::Corrupt {
-                table: "checkout_sessions",
-                reason: format!("bad id {id:?}"),
-            })
-        })
-        .transpose()
+        id.map(session_id).transpose()
     }
 }
 
