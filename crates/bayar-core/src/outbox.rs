@@ -134,6 +134,25 @@ pub struct Event {
     pub delivered_at: Option<DateTime<Utc>>,
     /// When bayar stopped trying (schedule exhausted, or nowhere to send it), if it has.
     pub given_up_at: Option<DateTime<Utc>>,
+    /// Set when this is one destination's copy of an event sent to several.
+    pub copy: Option<EventCopy>,
+}
+
+impl Event {
+    /// The id the merchant knows the event by: a copy's is its original's, so a merchant
+    /// with several endpoints sees one event, not one per endpoint.
+    pub fn public_id(&self) -> EventId {
+        self.copy.as_ref().map_or(self.id, |copy| copy.of)
+    }
+}
+
+/// What makes an event a copy: the original it repeats and the one destination it goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventCopy {
+    /// The original event.
+    pub of: EventId,
+    /// The destination: a webhook endpoint's id (`we_...`).
+    pub endpoint_id: String,
 }
 
 /// One recorded delivery attempt.

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bayar_core::NewCustomer;
@@ -17,7 +16,6 @@ use bayar_core::commands::FundDeposit;
 use bayar_core::customer::{PhoneNumber, Pin, Rail};
 use bayar_core::ledger::AccountId;
 use bayar_core::testing;
-use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::Money;
 use common::TestApp;
 use common::receiver::SdkReceiver;
@@ -35,20 +33,6 @@ async fn posted(app: &TestApp, account: &AccountId) -> String {
         .unwrap()
         .map_or(0, |b| b.posted);
     Money::from_minor(minor).unwrap().to_string()
-}
-
-/// The notification worker, delivering finish notifies as `bayar serve` does.
-fn start_worker(app: &TestApp) -> WorkerHandle {
-    let config = WorkerConfig {
-        poll_interval: Duration::from_millis(20),
-        ..WorkerConfig::default()
-    };
-    let router = DialectRouter::new(
-        notify::http_client(&config).unwrap(),
-        app.core.gateway_private_key().clone(),
-        app.core.store().clone(),
-    );
-    notify::spawn(app.core.clone(), Arc::new(router), config).unwrap()
 }
 
 /// Waits for the receiver's notify of `reference`; every notify must have verified.
@@ -114,7 +98,7 @@ async fn dana_node_sdk_runs_disbursement_widget_and_payment_gateway() {
             "gateway_public_key": app.core.gateway_public_key().to_pem(),
         }))
         .await;
-    let worker = start_worker(&app);
+    let worker = app.start_worker();
     let (_keys, mut env) = app.sdk_env();
     env.extend([
         ("BAYAR_REFERENCE", "NODE-0001".to_string()),

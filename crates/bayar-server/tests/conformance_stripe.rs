@@ -12,10 +12,8 @@ use bayar_core::customer::{PhoneNumber, Pin, Rail};
 use bayar_core::merchant::{MerchantName, NewMerchant};
 use bayar_core::testing;
 use bayar_snap::Money;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use common::TestApp;
 use common::receiver::Receiver;
 use serde_json::{Value, json};
@@ -185,19 +183,6 @@ async fn stripe_python_library_pays_refunds_lists_and_gets_typed_errors() {
     assert!(breaches.is_empty(), "{breaches:?}");
 }
 
-fn start_worker(app: &TestApp) -> WorkerHandle {
-    let config = WorkerConfig {
-        poll_interval: Duration::from_millis(20),
-        ..WorkerConfig::default()
-    };
-    let router = DialectRouter::new(
-        notify::http_client(&config).unwrap(),
-        app.core.gateway_private_key().clone(),
-        app.core.store().clone(),
-    );
-    notify::spawn(app.core.clone(), Arc::new(router), config).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stripe_python_library_verifies_a_delivered_webhook() {
     let Some(python) = common::python::sdk_python() else {
@@ -285,7 +270,7 @@ async fn stripe_python_library_verifies_a_delivered_webhook() {
         .unwrap();
     assert!(matches!(paid, bayar_core::commands::WalletOutcome::Done(_)));
 
-    let worker = start_worker(&app);
+    let worker = app.start_worker();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let delivery = loop {
         if let Some(first) = receiver.requests().into_iter().next() {

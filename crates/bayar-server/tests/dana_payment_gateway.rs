@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bayar_core::customer::{Customer, PhoneNumber, Pin, Rail};
 use bayar_core::ledger::AccountId;
 use bayar_core::{NewCustomer, testing};
-use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_server::sweeper;
 use bayar_snap::Money;
 use chrono::{Duration as Span, Utc};
@@ -190,19 +188,6 @@ async fn pay_on_page(url: &str, phone: &str, pin: &str) -> (StatusCode, Option<S
     (paid.status(), location)
 }
 
-fn start_worker(app: &TestApp) -> WorkerHandle {
-    let config = WorkerConfig {
-        poll_interval: Duration::from_millis(20),
-        ..WorkerConfig::default()
-    };
-    let router = DialectRouter::new(
-        notify::http_client(&config).unwrap(),
-        app.core.gateway_private_key().clone(),
-        app.core.store().clone(),
-    );
-    notify::spawn(app.core.clone(), Arc::new(router), config).unwrap()
-}
-
 /// Waits for the receiver's first verified notification of `reference`.
 async fn notified(receiver: &SdkReceiver, reference: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -322,7 +307,7 @@ async fn an_order_is_paid_queried_refunded_once_and_notified() {
 
         // The finish notify, verified by dana-python's WebhookParser with bayar's key.
         if let Some(receiver) = receiver.as_mut() {
-            let worker = start_worker(&app);
+            let worker = app.start_worker();
             let n = notified(receiver, "PG-ORDER-0001").await;
             worker.stop().await;
             assert_eq!(n["verified"], true, "{n}");

@@ -12,7 +12,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -22,7 +21,6 @@ use axum::routing::get;
 use bayar_core::customer::{PhoneNumber, Pin, Rail};
 use bayar_core::merchant::{MerchantName, NewMerchant};
 use bayar_core::{NewCustomer, testing};
-use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::Money;
 use common::TestApp;
 use common::browser::{self, Chromedriver, MerchantSite, WHOLE};
@@ -37,19 +35,6 @@ const PIN: &str = "975310";
 async fn ok_page(Query(q): Query<HashMap<String, String>>) -> maud::Markup {
     let session = q.get("cs").cloned().unwrap_or_default();
     html! { h1 id="merchant-ok" data-session=(session) { "Toko Buah: thank you" } }
-}
-
-fn start_worker(app: &TestApp) -> WorkerHandle {
-    let config = WorkerConfig {
-        poll_interval: Duration::from_millis(20),
-        ..WorkerConfig::default()
-    };
-    let router = DialectRouter::new(
-        notify::http_client(&config).unwrap(),
-        app.core.gateway_private_key().clone(),
-        app.core.store().clone(),
-    );
-    notify::spawn(app.core.clone(), Arc::new(router), config).unwrap()
 }
 
 type Step<T> = Result<T, fantoccini::error::CmdError>;
@@ -167,7 +152,7 @@ async fn a_person_completes_a_checkout_session_in_chromium() {
     .await
     .unwrap();
     let id = session["id"].as_str().unwrap().to_string();
-    let worker = start_worker(&app);
+    let worker = app.start_worker();
 
     let profile = tempfile::tempdir().unwrap();
     let client = browser::connect(&driver, profile.path()).await;

@@ -15,7 +15,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,7 +27,6 @@ use bayar_core::merchant::{MerchantName, NewMerchant, NotifyUrl};
 use bayar_core::outbox::RetrySchedule;
 use bayar_core::payment::{FailureReason, PaymentStatus};
 use bayar_core::{NewCustomer, testing};
-use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::{Money, PrivateKey};
 use common::browser::{self, Chromedriver, MerchantSite, WHOLE};
 use common::receiver::SdkReceiver;
@@ -99,20 +97,6 @@ async fn merchant_with_receiver(python: &Path) -> (TestApp, SdkReceiver) {
     app.merchant_key = PrivateKey::from_pem(private_pem.expose()).unwrap();
     app.merchant = created.merchant;
     (app, receiver)
-}
-
-fn start_worker(app: &TestApp) -> WorkerHandle {
-    let config = WorkerConfig {
-        poll_interval: Duration::from_millis(20),
-        schedule: RetrySchedule::new(vec![Duration::from_millis(100); 3]),
-        ..WorkerConfig::default()
-    };
-    let router = DialectRouter::new(
-        notify::http_client(&config).unwrap(),
-        app.core.gateway_private_key().clone(),
-        app.core.store().clone(),
-    );
-    notify::spawn(app.core.clone(), Arc::new(router), config).unwrap()
 }
 
 async fn wallet(app: &TestApp, phone: &str, balance: &str) -> bayar_core::customer::Customer {
@@ -216,7 +200,7 @@ async fn a_person_pays_with_the_wallet_in_chromium() {
     let dir = browser::artifacts("wallet");
     let driver = Chromedriver::start(&dir.join("chromedriver.log")).await;
     let (app, receiver) = merchant_with_receiver(&python).await;
-    let worker = start_worker(&app);
+    let worker = app.start_worker_with(RetrySchedule::new(vec![Duration::from_millis(100); 3]));
     let site = merchant_site().await;
     let rich = wallet(&app, RICH, "250000.00").await;
     wallet(&app, POOR, "5000.00").await;

@@ -73,3 +73,32 @@ impl Command for RecordAttempt {
         false
     }
 }
+
+/// Hands a claimed event over to one copy per destination (see [`Tx::fan_out`]); `false` when
+/// the event is no longer the worker's claim. The copies are due at once, so committing wakes
+/// the worker.
+#[derive(Clone, Debug)]
+pub struct FanOutEvent {
+    /// The worker holding the claim.
+    pub worker: String,
+    /// The event, as claimed.
+    pub event: Event,
+    /// Its destinations (webhook endpoint ids).
+    pub endpoints: Vec<String>,
+}
+
+impl Command for FanOutEvent {
+    type Output = bool;
+
+    fn execute<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        ctx: &'t Context,
+    ) -> BoxFuture<'t, Result<bool, CoreError>> {
+        Box::pin(async move {
+            Ok(tx
+                .fan_out(&self.worker, &self.event, &self.endpoints, ctx.now())
+                .await?)
+        })
+    }
+}

@@ -237,6 +237,11 @@ impl Command for ResendEvent {
                 .merchant_event(&self.merchant_id, &self.event_id)
                 .await?
                 .ok_or(CoreError::EventNotFound)?;
+            // A destination's copy is resent to that destination only; an original goes
+            // everywhere it went the first time.
+            if let Some(copy) = &event.copy {
+                return Ok(tx.insert_copy(&event, &copy.endpoint_id, ctx.now()).await?);
+            }
             let copy = NewEvent {
                 merchant_id: event.merchant_id,
                 kind: event.kind,

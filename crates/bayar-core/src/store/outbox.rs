@@ -21,10 +21,10 @@ use chrono::{DateTime, Utc};
 use super::merchants::millis_to_time;
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::ids::EventId;
-use crate::outbox::{AfterAttempt, Attempt, Event, NewEvent};
+use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
 
 pub(super) const COLUMNS: &str = "id, merchant_id, kind, subject_id, payload, created_at, attempts, \
-                       next_attempt_at, delivered_at, given_up_at";
+                       next_attempt_at, delivered_at, given_up_at, copy_of, endpoint_id";
 
 /// Rows that are due, oldest due first; `$1` is now.
 const DUE: &str = "SELECT id FROM events
@@ -45,6 +45,8 @@ pub(super) struct EventRow {
     next_attempt_at: i64,
     delivered_at: Option<i64>,
     given_up_at: Option<i64>,
+    copy_of: Option<String>,
+    endpoint_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,6 +86,14 @@ impl TryFrom<EventRow> for Event {
             next_attempt_at: time(row.next_attempt_at)?,
             delivered_at: row.delivered_at.map(time).transpose()?,
             given_up_at: row.given_up_at.map(time).transpose()?,
+            copy: match (row.copy_of, row.endpoint_id) {
+                (None, None) => None,
+                (Some(of), Some(endpoint_id)) => Some(EventCopy {
+                    of: of.parse().map_err(|e| corrupt(format!("copy_of: {e}")))?,
+                    endpoint_id,
+                }),
+                _ => return Err(corrupt("copy_of and endpoint_id go together".into())),
+            },
         })
     }
 }
@@ -144,6 +154,68 @@ impl Tx {
         .await
         .map(|_| ()))?;
         Ok(id)
+    }
+
+    /// Writes a copy of `event` for `endpoint`, due at `now`. A copy keeps the original's
+    /// time of creation: it reports the same change.
+    pub(crate) async fn insert_copy(
+        &mut self,
+        event: &Event,
+        endpoint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<EventId, StoreError> {
+        let id = EventId::generate();
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO events (id, merchant_id, kind, subject_id, payload, created_at,
+                                 attempts, next_attempt_at, copy_of, endpoint_id)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+        )
+        .bind(id.to_string())
+        .bind(event.merchant_id.to_string())
+        .bind(event.kind.as_str())
+        .bind(&event.subject_id)
+        .bind(event.payload.to_string())
+        .bind(event.created_at.timestamp_millis())
+        .bind(now.timestamp_millis())
+        .bind(event.public_id().to_string())
+        .bind(endpoint)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(id)
+    }
+
+    /// Hands `event`, claimed by `worker`, over to one copy per endpoint in `endpoints`: the
+    /// copies are written due at once and the original is settled as delivered (it is
+    /// delivered through them), without an attempt of its own. `Ok(false)`: the event is no
+    /// longer `worker`'s claim as it was (see [`Tx::record_attempt`]), and nothing was written.
+    pub(crate) async fn fan_out(
+        &mut self,
+        worker: &str,
+        event: &Event,
+        endpoints: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let settled = on_tx!(self, conn => sqlx::query(
+            "UPDATE events
+             SET delivered_at = $3, locked_by = NULL, locked_until = NULL
+             WHERE id = $1 AND locked_by = $2 AND attempts = $4
+               AND delivered_at IS NULL AND given_up_at IS NULL",
+        )
+        .bind(event.id.to_string())
+        .bind(worker)
+        .bind(now.timestamp_millis())
+        .bind(i64::from(event.attempts))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if settled == 0 {
+            return Ok(false);
+        }
+        for endpoint in endpoints {
+            self.insert_copy(event, endpoint, now).await?;
+        }
+        Ok(true)
     }
 }
 
@@ -338,7 +410,7 @@ impl Store {
 
 impl Store {
     /// One page of the merchant's events about payments made through `face` and their
-    /// refunds, newest first.
+    /// refunds, newest first; originals only (a destination's copy is a delivery of one).
     pub async fn events_of_face(
         &self,
         merchant: &crate::ids::MerchantId,
@@ -349,7 +421,7 @@ impl Store {
         use crate::intent::Cursor;
         let face = face.as_str();
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE merchant_id = $1
+            "SELECT {COLUMNS} FROM events WHERE merchant_id = $1 AND copy_of IS NULL
                AND (subject_id IN (SELECT id FROM payments WHERE merchant_id = $1 AND face = '{face}')
                  OR subject_id IN (SELECT id FROM refunds WHERE payment_id IN
                       (SELECT id FROM payments WHERE merchant_id = $1 AND face = '{face}'))
@@ -470,6 +542,62 @@ mod tests {
                 .await
                 .unwrap();
             assert!(claimed.is_empty());
+        }
+    }
+
+    /// [`Tx::fan_out`] in a transaction of its own.
+    async fn fan_out(store: &Store, worker: &str, event: &Event, endpoints: &[String]) -> bool {
+        let mut tx = Tx::begin(store).await.unwrap();
+        let done = tx
+            .fan_out(worker, event, endpoints, Utc::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        done
+    }
+
+    #[tokio::test]
+    async fn only_the_claiming_worker_fans_an_event_out_and_copies_keep_its_id() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let id = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
+            let claimed = store.claim_due_events("a", now, LEASE, 10).await.unwrap();
+            let original = claimed.into_iter().next().unwrap();
+            let endpoints = ["we_1".to_string(), "we_2".to_string()];
+            assert!(
+                !fan_out(store, "b", &original, &endpoints).await,
+                "{}",
+                t.engine
+            );
+            assert!(fan_out(store, "a", &original, &endpoints).await);
+            assert!(!fan_out(store, "a", &original, &endpoints).await, "settled");
+
+            let settled = store.event(&id).await.unwrap().unwrap();
+            assert!(settled.delivered_at.is_some(), "{}", t.engine);
+            assert!(store.attempts(&id).await.unwrap().is_empty());
+            let mut copies = store
+                .claim_due_events("c", Utc::now(), LEASE, 10)
+                .await
+                .unwrap();
+            copies.sort_by(|x, y| {
+                x.copy
+                    .as_ref()
+                    .map(|c| &c.endpoint_id)
+                    .cmp(&y.copy.as_ref().map(|c| &c.endpoint_id))
+            });
+            assert_eq!(copies.len(), 2, "{}", t.engine);
+            for (copy, endpoint) in copies.iter().zip(&endpoints) {
+                assert_ne!(copy.id, id);
+                assert_eq!(copy.public_id(), id);
+                assert_eq!(copy.copy.as_ref().unwrap().endpoint_id, *endpoint);
+                assert_eq!(
+                    (copy.kind, &copy.subject_id, &copy.payload),
+                    (original.kind, &original.subject_id, &original.payload)
+                );
+                assert_eq!(copy.created_at, original.created_at, "{}", t.engine);
+            }
         }
     }
 

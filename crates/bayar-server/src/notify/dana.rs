@@ -231,6 +231,7 @@ mod tests {
             next_attempt_at: Utc::now(),
             delivered_at: None,
             given_up_at: None,
+            copy: None,
         };
         (merchant, event)
     }

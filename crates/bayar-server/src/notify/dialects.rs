@@ -88,6 +88,19 @@ impl Renderer for DialectRouter {
         }
     }
 
+    fn fan_out<'a>(
+        &'a self,
+        event: &'a Event,
+        merchant: &'a Merchant,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, RenderError>> {
+        match Dialect::of(event) {
+            Dialect::Stripe => self.stripe.fan_out(event, merchant),
+            Dialect::Doku | Dialect::Dana | Dialect::Bayar => {
+                Box::pin(std::future::ready(Ok(None)))
+            }
+        }
+    }
+
     fn unauthorized(&self, merchant: &Merchant) {
         // A merchant's events may come in several dialects; each drops what it cached.
         self.bayar.unauthorized(merchant);
@@ -120,6 +133,7 @@ mod tests {
             next_attempt_at: now,
             delivered_at: None,
             given_up_at: None,
+            copy: None,
         }
     }
 

@@ -558,6 +558,7 @@ mod tests {
             next_attempt_at: created,
             delivered_at: None,
             given_up_at: None,
+            copy: None,
         }
     }
 

@@ -72,6 +72,19 @@ pub trait Renderer: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Delivery, RenderError>>;
 
+    /// The destinations `event` goes to when its dialect sends one event to several places
+    /// (Stripe's webhook endpoints): the worker then hands it over to one copy per
+    /// destination, each delivered and retried on its own, and renders only the copies.
+    /// `None` (the default): the event goes to one place, rendered as it is.
+    fn fan_out<'a>(
+        &'a self,
+        event: &'a Event,
+        merchant: &'a Merchant,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, RenderError>> {
+        let _ = (event, merchant);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// Called when `merchant` answered a delivery with HTTP 401: a dialect that caches
     /// credentials the merchant issued (DOKU's access token) drops them, so the retry starts
     /// with fresh ones instead of repeating a token the merchant no longer accepts.
@@ -204,6 +217,7 @@ mod tests {
             next_attempt_at: created,
             delivered_at: None,
             given_up_at: None,
+            copy: None,
         }
     }
 

@@ -1,8 +1,14 @@
-//! The Stripe-style dialect: each event of a Stripe-style payment or refund goes to the
-//! merchant's newest live webhook endpoint listening to its type, as Stripe's `event` object
-//! (the one `GET /v1/events/{id}` answers), signed `Stripe-Signature: t=<unix seconds>,
+//! The Stripe-style dialect: each event of a Stripe-style payment or refund goes to every live
+//! webhook endpoint of the merchant listening to its type, as Stripe's `event` object (the one
+//! `GET /v1/events/{id}` answers), signed `Stripe-Signature: t=<unix seconds>,
 //! v1=<hex HMAC-SHA256(endpoint secret, "t.payload")>`, which Stripe's libraries verify
-//! (`stripe.Webhook.construct_event`). Without such an endpoint there is nowhere to send it.
+//! (`stripe.Webhook.construct_event`).
+//!
+//! The worker first fans the event out to one copy per endpoint listening when it is first
+//! claimed (without such an endpoint there is nowhere to send it); each copy is then rendered
+//! for its endpoint, with its secret, and retried on its own, so one endpoint that is down
+//! neither holds back nor duplicates deliveries to the others. An endpoint deleted before its
+//! copy went out gets nothing, as at Stripe.
 
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::Event;
@@ -31,6 +37,33 @@ impl StripeRenderer {
 }
 
 impl Renderer for StripeRenderer {
+    fn fan_out<'a>(
+        &'a self,
+        event: &'a Event,
+        merchant: &'a Merchant,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, RenderError>> {
+        Box::pin(async move {
+            if event.copy.is_some() {
+                return Ok(None);
+            }
+            let kind = stripe_type(event)
+                .ok_or_else(|| RenderError::Unsupported("not a Stripe-style event".into()))?;
+            let endpoints: Vec<String> = self
+                .store
+                .webhook_endpoints(&merchant.id)
+                .await
+                .map_err(|e| RenderError::Store(e.to_string()))?
+                .into_iter()
+                .filter(|e| e.listens_to(kind))
+                .map(|e| e.id)
+                .collect();
+            if endpoints.is_empty() {
+                return Err(RenderError::NoNotifyUrl);
+            }
+            Ok(Some(endpoints))
+        })
+    }
+
     fn render<'a>(
         &'a self,
         event: &'a Event,
@@ -38,16 +71,24 @@ impl Renderer for StripeRenderer {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Delivery, RenderError>> {
         Box::pin(async move {
-            let kind = stripe_type(event)
-                .ok_or_else(|| RenderError::Unsupported("not a Stripe-style event".into()))?;
+            let copy = event.copy.as_ref().ok_or_else(|| {
+                RenderError::Unsupported(
+                    "a Stripe-style event goes out as its endpoints' copies".into(),
+                )
+            })?;
             let endpoint = self
                 .store
                 .webhook_endpoints(&merchant.id)
                 .await
                 .map_err(|e| RenderError::Store(e.to_string()))?
                 .into_iter()
-                .find(|e| e.listens_to(kind))
-                .ok_or(RenderError::NoNotifyUrl)?;
+                .find(|e| e.id == copy.endpoint_id)
+                .ok_or_else(|| {
+                    RenderError::Unsupported(format!(
+                        "webhook endpoint {} was deleted",
+                        copy.endpoint_id
+                    ))
+                })?;
             let object = event_object(&self.store, event)
                 .await
                 .map_err(|e| RenderError::Store(e.to_string()))?

@@ -16,7 +16,7 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bayar_core::commands::{ClaimDueEvents, RecordAttempt};
+use bayar_core::commands::{ClaimDueEvents, FanOutEvent, RecordAttempt};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{AfterAttempt, Attempt, Event, RetrySchedule};
 use bayar_core::{Core, CoreError};
@@ -276,7 +276,11 @@ async fn deliver(shared: Arc<Shared>, event: Event) {
     };
     let started_at = Utc::now();
     let clock = Instant::now();
-    let rendered = render(&*shared.renderer, &event, merchant.as_ref(), started_at).await;
+    let rendered = match fan_out(&shared, &event, merchant.as_ref()).await {
+        Ok(true) => return,
+        Ok(false) => render(&*shared.renderer, &event, merchant.as_ref(), started_at).await,
+        Err(e) => Err(e),
+    };
     let (answer, final_) = match rendered {
         Ok(delivery) => (send(&shared.http, delivery).await, false),
         // No URL or no shape for the event fails the same way next time; a failed token
@@ -347,6 +351,40 @@ async fn deliver(shared: Arc<Shared>, event: Event) {
 fn record_failed(event: &Event, e: &CoreError) {
     // The lease runs out and the event is delivered again: at-least-once, by design.
     tracing::error!(event = %event.id, error = %e, "notification: recording the attempt failed");
+}
+
+/// Hands `event` over to one copy per destination when its dialect sends it to several;
+/// `Ok(true)` when it did (or tried: the copies, not the original, are delivered from here
+/// on), `Ok(false)` when the event goes to one place and is to be rendered as it is.
+async fn fan_out(
+    shared: &Shared,
+    event: &Event,
+    merchant: Option<&Merchant>,
+) -> Result<bool, RenderError> {
+    let Some(merchant) = merchant else {
+        return Ok(false);
+    };
+    let Some(endpoints) = shared.renderer.fan_out(event, merchant).await? else {
+        return Ok(false);
+    };
+    let copies = endpoints.len();
+    let command = FanOutEvent {
+        worker: shared.config.name.clone(),
+        event: event.clone(),
+        endpoints,
+    };
+    match shared.core.run(command).await {
+        Ok(true) => tracing::info!(event = %event.id, copies, "notification fanned out"),
+        Ok(false) => tracing::warn!(
+            event = %event.id,
+            "notification: the lease ran out before the fan-out was recorded; another worker has it"
+        ),
+        // The lease runs out and the event is fanned out at its next claim.
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "notification: recording the fan-out failed")
+        }
+    }
+    Ok(true)
 }
 
 /// Renders `event` for `merchant`; a merchant that no longer exists has nowhere to be told.

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bayar_core::CoreError;
 use bayar_core::commands::{PaymentLookup, RefundPayment};
 use bayar_core::ids::{EventId, PaymentId};
+use bayar_core::outbox::{Attempt, Event};
 use bayar_core::payment::{PartnerReference, PaymentStatus};
 use bayar_core::portal::PaymentDetail;
 use bayar_snap::time::format_jakarta;
@@ -98,7 +99,9 @@ fn render(session: &Session, d: &PaymentDetail, flash: Flash<'_>, status: Status
         timeline.push((r.created_at, format!("refunded {}", idr(r.amount.minor()))));
     }
     for (event, _) in &d.events {
-        if let Some(at) = event.delivered_at {
+        if let Some(at) = event.delivered_at
+            && copies_of(event, &d.events) == 0
+        {
             timeline.push((at, format!("notified ({})", event.kind.as_str())));
         }
     }
@@ -169,11 +172,19 @@ fn render(session: &Session, d: &PaymentDetail, flash: Flash<'_>, status: Status
             div class="card scroll" {
                 p {
                     strong { (event.kind.as_str()) } " · " code { (event.id) } " · "
-                    @if event.delivered_at.is_some() { "delivered" }
-                    @else if event.given_up_at.is_some() { "given up" }
-                    @else { "pending" }
+                    @if let Some(copy) = &event.copy {
+                        "to " code { (copy.endpoint_id) } " · "
+                    }
+                    @match copies_of(event, &d.events) {
+                        0 => {
+                            @if event.delivered_at.is_some() { "delivered" }
+                            @else if event.given_up_at.is_some() { "given up" }
+                            @else { "pending" }
+                        }
+                        n => { "sent to " (n) " webhook endpoint(s), below" }
+                    }
                 }
-                (attempts_table(attempts))
+                @if copies_of(event, &d.events) == 0 { (attempts_table(attempts)) }
                 form method="post" action=(session.path(&format!("{base}/resend"))) {
                     input type="hidden" name="csrf" value=(session.csrf());
                     input type="hidden" name="event" value=(event.id);
@@ -187,8 +198,17 @@ fn render(session: &Session, d: &PaymentDetail, flash: Flash<'_>, status: Status
         .into_response()
 }
 
+/// How many destinations' copies `event` was handed over to (see
+/// [`bayar_core::outbox::EventCopy`]); such an event is delivered through them.
+fn copies_of(event: &Event, events: &[(Event, Vec<Attempt>)]) -> usize {
+    events
+        .iter()
+        .filter(|(e, _)| e.copy.as_ref().is_some_and(|c| c.of == event.id))
+        .count()
+}
+
 /// A notification's delivery attempts (status, latency, response or error).
-pub(super) fn attempts_table(attempts: &[bayar_core::outbox::Attempt]) -> Markup {
+pub(super) fn attempts_table(attempts: &[Attempt]) -> Markup {
     html! {
         @if attempts.is_empty() {
             p class="muted" { "No delivery attempt yet." }

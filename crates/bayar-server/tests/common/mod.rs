@@ -9,10 +9,12 @@ pub mod python;
 pub mod receiver;
 
 use bayar_core::merchant::{Merchant, MerchantName, NewMerchant};
+use bayar_core::outbox::RetrySchedule;
 use bayar_core::testing::TestStore;
 use bayar_core::{Core, CoreConfig};
 use bayar_server::app::{self, AppState};
 use bayar_server::faces::snap::SnapConfig;
+use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::PrivateKey;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -45,6 +47,27 @@ pub struct Reply {
 }
 
 impl TestApp {
+    /// Starts a notification worker on this app's core, dialects as `bayar serve` runs
+    /// them, polling every 20 ms and retrying on the default schedule.
+    pub fn start_worker(&self) -> WorkerHandle {
+        self.start_worker_with(RetrySchedule::default())
+    }
+
+    /// [`TestApp::start_worker`] retrying on `schedule`.
+    pub fn start_worker_with(&self, schedule: RetrySchedule) -> WorkerHandle {
+        let config = WorkerConfig {
+            poll_interval: std::time::Duration::from_millis(20),
+            schedule,
+            ..WorkerConfig::default()
+        };
+        let router = DialectRouter::new(
+            notify::http_client(&config).unwrap(),
+            self.core.gateway_private_key().clone(),
+            self.core.store().clone(),
+        );
+        notify::spawn(self.core.clone(), std::sync::Arc::new(router), config).unwrap()
+    }
+
     pub async fn spawn(store: TestStore) -> TestApp {
         Self::spawn_with(store, CoreConfig::default()).await
     }

@@ -94,7 +94,7 @@ pub async fn event_object(store: &Store, event: &Event) -> Result<Option<Value>,
         }
     };
     Ok(Some(json!({
-        "id": event.id.to_string(),
+        "id": event.public_id().to_string(),
         "object": "event",
         "api_version": null,
         "created": event.created_at.timestamp_millis(),
@@ -168,7 +168,8 @@ async fn retrieve_event(
         .event(&event_id)
         .await
         .map_err(CoreError::from)?
-        .filter(|e| e.merchant_id == call.merchant)
+        // A destination's copy is a delivery, not an event of its own: its id is internal.
+        .filter(|e| e.merchant_id == call.merchant && e.copy.is_none())
         .ok_or_else(no_such)?;
     let object = event_object(store, &event)
         .await

@@ -1,7 +1,7 @@
 //! Webhook endpoints: create (`url`, `enabled_events`; the signing secret `whsec_...` is in
-//! the answer to the create, never again), list, delete. Each event goes to the newest live
+//! the answer to the create, never again), list, delete. Each event goes to every live
 //! endpoint listening to its type, signed `Stripe-Signature: t=...,v1=HMAC-SHA256(secret,
-//! "t.payload")` (`crate::notify::stripe`).
+//! "t.payload")` with that endpoint's secret (`crate::notify::stripe`).
 
 use axum::Json;
 use axum::body::Bytes;
