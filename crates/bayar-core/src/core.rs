@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::api_key::ApiKey;
+use crate::api_log::ApiLogQueue;
 use crate::binding::{Binding, BindingStatus, auth_code_hash};
 use crate::commands::{
     Answer, BeginBinding, CreateCustomer, CreateMerchant, PayWithWallet, RecordPin, RedeemAuthCode,
@@ -65,6 +66,7 @@ pub struct Core {
 struct Inner {
     store: Store,
     writer: Writer,
+    api_log: ApiLogQueue,
     committed: Arc<Notify>,
     merchants: MerchantCache,
     gateway: GatewayKeys,
@@ -90,6 +92,7 @@ impl Core {
         Ok(Core {
             inner: Arc::new(Inner {
                 store,
+                api_log: ApiLogQueue::start(writer.clone()),
                 writer,
                 committed,
                 merchants: MerchantCache::new(std::time::Duration::from_secs(5)),
@@ -97,6 +100,11 @@ impl Core {
                 config,
             }),
         })
+    }
+
+    /// Where API log records queue (see [`crate::api_log`]).
+    pub(crate) fn api_log_queue(&self) -> &ApiLogQueue {
+        &self.inner.api_log
     }
 
     /// Signalled after every committed batch: the notification worker waits on it, so events

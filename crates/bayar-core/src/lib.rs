@@ -27,6 +27,7 @@
 //! - [`core`]: [`Core`], the entry point every face calls.
 
 pub mod api_key;
+mod api_log;
 pub mod binding;
 pub mod checkout;
 pub mod commands;

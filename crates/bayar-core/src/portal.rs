@@ -22,7 +22,7 @@ use thiserror::Error;
 use crate::Core;
 use crate::api_key::{ApiKey, ApiKeySummary};
 use crate::commands::{
-    CreateUser, DeleteSession, RecordApiCall, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
+    CreateUser, DeleteSession, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
     SendTestNotification, SetNotifyUrl, SetPublicKey, SignUp,
 };
 use crate::error::CoreError;
@@ -688,9 +688,10 @@ impl Core {
         Ok(Secret::new(pair.to_pkcs8_pem()))
     }
 
-    /// Appends a call to the merchant's API log.
+    /// Appends a call to the merchant's API log: queues it, to be written with the next
+    /// batch of calls (a read right after may not see it yet).
     pub async fn record_api_call(&self, call: ApiCall) -> Result<(), CoreError> {
-        self.run(RecordApiCall { call }).await
+        self.api_log_queue().push(call).await
     }
 
     /// Up to [`PAGE_SIZE`] calls of the merchant's API log, newest first, older than `before`.

@@ -3,9 +3,10 @@
 use bayar_core::commands::{ClaimExternalId, CreatePayment};
 use bayar_core::merchant::{ClientId, MerchantName, NewMerchant, NotifyUrl};
 use bayar_core::payment::{Channel, PartnerReference, PaymentStatus};
+use bayar_core::portal::ApiCall;
 use bayar_core::testing;
 use bayar_core::{Core, CoreConfig, CoreError};
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, SubsecRound, TimeZone, Utc};
 
 fn new_merchant(name: &str) -> NewMerchant {
     NewMerchant {
@@ -223,5 +224,65 @@ async fn healthy_store_answers_ping() {
             "{}: a closed store is not healthy",
             t.engine
         );
+    }
+}
+
+#[tokio::test]
+async fn queued_api_calls_are_all_written_in_batches_in_order() {
+    for t in testing::all().await {
+        let core = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let merchant = core
+            .create_merchant(new_merchant("Toko Log"))
+            .await
+            .unwrap()
+            .merchant;
+        // More than one multi-row statement's worth (100 rows), queued at once; ids made
+        // monotonic, as the log's order is its ids'.
+        let mut ids = ulid::Generator::new();
+        let calls: Vec<ApiCall> = (0..250)
+            .map(|i| ApiCall {
+                id: ids.generate().unwrap().to_string(),
+                merchant_id: merchant.id,
+                at: Utc::now().trunc_subsecs(3),
+                method: "POST".into(),
+                path: format!("/call/{i}"),
+                http_status: 200,
+                response_code: (i % 2 == 0).then(|| "2005400".to_string()),
+                message: None,
+                latency_ms: i,
+            })
+            .collect();
+        for call in &calls {
+            core.record_api_call(call.clone()).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut logged = Vec::new();
+        while logged.len() < calls.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: {} logged",
+                t.engine,
+                logged.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            logged.clear();
+            let mut before: Option<String> = None;
+            loop {
+                let page = core
+                    .api_log(&merchant.id, before.as_deref(), 100)
+                    .await
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                before = Some(last.id.clone());
+                logged.extend(page);
+            }
+        }
+        logged.reverse();
+        assert_eq!(logged.len(), calls.len(), "{}", t.engine);
+        for (logged, call) in logged.iter().zip(&calls) {
+            assert_eq!(logged, call, "{}", t.engine);
+        }
     }
 }

@@ -38,7 +38,7 @@ pub use payments::{
     PayWithWallet, PaymentOutcome, WalletOutcome,
 };
 pub use portal::{
-    CreateUser, DeleteSession, RecordApiCall, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
+    CreateUser, DeleteSession, RecordApiCalls, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
     SendTestNotification, SetNotifyUrl, SetPublicKey, SignUp,
 };
 pub use refunds::{RefundOutcome, RefundPayment};

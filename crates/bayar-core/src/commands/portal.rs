@@ -253,14 +253,14 @@ impl Command for ResendEvent {
     }
 }
 
-/// Appends a call to a merchant's API log.
+/// Appends calls to their merchants' API logs.
 #[derive(Clone, Debug)]
-pub struct RecordApiCall {
-    /// The call.
-    pub call: ApiCall,
+pub struct RecordApiCalls {
+    /// The calls, oldest first.
+    pub calls: Vec<ApiCall>,
 }
 
-impl Command for RecordApiCall {
+impl Command for RecordApiCalls {
     type Output = ();
 
     fn execute<'t>(
@@ -269,7 +269,7 @@ impl Command for RecordApiCall {
         _ctx: &'t Context,
     ) -> BoxFuture<'t, Result<(), CoreError>> {
         Box::pin(async move {
-            tx.insert_api_call(&self.call).await?;
+            tx.insert_api_calls(&self.calls).await?;
             Ok(())
         })
     }

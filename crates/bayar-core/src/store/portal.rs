@@ -158,25 +158,50 @@ impl TryFrom<ApiRow> for ApiCall {
 }
 
 impl Tx {
-    /// Appends a call to the API log.
-    pub(crate) async fn insert_api_call(&mut self, call: &ApiCall) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO api_log (id, merchant_id, at, method, path, http_status, response_code,
-                                  message, latency_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&call.id)
-        .bind(call.merchant_id.to_string())
-        .bind(call.at.timestamp_millis())
-        .bind(&call.method)
-        .bind(&call.path)
-        .bind(i64::from(call.http_status))
-        .bind(call.response_code.as_deref())
-        .bind(call.message.as_deref())
-        .bind(call.latency_ms)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+    /// Inserts `calls`, many rows per statement.
+    pub(crate) async fn insert_api_calls(&mut self, calls: &[ApiCall]) -> Result<(), StoreError> {
+        // 9 parameters a row: 100 rows stay far below every engine's parameter limit.
+        for chunk in calls.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = |c: usize| format!("${}", r * 9 + c);
+                    format!(
+                        "({}, {}, {}, {}, {}, {}, {}, {}, {})",
+                        p(1),
+                        p(2),
+                        p(3),
+                        p(4),
+                        p(5),
+                        p(6),
+                        p(7),
+                        p(8),
+                        p(9)
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO api_log (id, merchant_id, at, method, path, http_status,
+                                      response_code, message, latency_ms)
+                 VALUES {}",
+                rows.join(", ")
+            );
+            on_tx!(self, conn => {
+                let mut query = sqlx::query(&sql);
+                for call in chunk {
+                    query = query
+                        .bind(&call.id)
+                        .bind(call.merchant_id.to_string())
+                        .bind(call.at.timestamp_millis())
+                        .bind(&call.method)
+                        .bind(&call.path)
+                        .bind(i64::from(call.http_status))
+                        .bind(call.response_code.as_deref())
+                        .bind(call.message.as_deref())
+                        .bind(call.latency_ms);
+                }
+                query.execute(conn).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 
