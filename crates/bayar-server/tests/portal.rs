@@ -254,6 +254,17 @@ async fn sign_up_log_in_log_out_and_lockout() {
         let secret = text_of(&welcome.body, "client-secret");
         assert!(secret.starts_with("SK-"), "{secret}");
         assert!(welcome.body.contains("BEGIN PRIVATE KEY"));
+        // The first secret API key, shown with them, opens the Stripe-style API.
+        let key = text_of(&welcome.body, "secret-key");
+        assert!(key.starts_with("sk_test_"), "{key}");
+        let intents = app
+            .http
+            .get(format!("{}/v1/payment_intents", app.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(intents.status(), 200);
         assert_eq!(app.core.merchants().await.unwrap().len(), 2);
         // Signed in by the sign-up.
         let overview = browser.get("/portal").await;

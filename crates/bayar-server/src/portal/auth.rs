@@ -215,11 +215,12 @@ pub async fn signup(
         h1 { "Welcome, " (merchant.name.as_str()) }
         p class="notice" { "Your sandbox merchant is ready." }
         div class="once" id="shown-once" {
-            p { strong { "Copy these now: the client secret and the private key are shown only this once." } }
+            p { strong { "Copy these now: the client secret, the secret API key and the private key are shown only this once." } }
             dl class="facts" {
                 dt { "Merchant id" } dd { code id="merchant-id" { (merchant.id) } }
                 dt { "Client id" } dd { code id="client-id" { (merchant.client_id) } }
                 dt { "Client secret" } dd { code id="client-secret" { (merchant.client_secret.expose()) } }
+                dt { "Secret API key (Stripe-style API)" } dd { code id="secret-key" { (created.secret_key.expose()) } }
             }
             @if let Some(pem) = &created.private_key_pem {
                 label for="private-key" { "Your private key (PKCS#8 PEM)" }
