@@ -6,7 +6,7 @@ uses it, only `stripe.api_base` pointed at bayar (BAYAR_BASE) and the secret key
 `next_action.redirect_to_url`), paid on the hosted wallet page as the customer (BAYAR_PHONE,
 BAYAR_PIN) and followed back to `return_url` with Stripe's query; retrieved `succeeded`;
 refunded in part, a second refund refused; listed with pagination (`auto_paging_iter`);
-a checkout session created, its line items listed, expired;
+a checkout session created, its line items listed, expired; sessions listed page by page;
 refunds listed; and the refusals, each as the library's typed exception with its code and
 param. Each step records what the library saw; the Rust test asserts it. Prints one JSON line.
 """
@@ -145,6 +145,27 @@ def main():
             for i in items.data
         ],
         "expired": expired.status,
+    }
+    second = stripe.checkout.Session.create(
+        mode="payment",
+        success_url="https://merchant.example/ok",
+        line_items=[
+            {
+                "price_data": {
+                    "currency": "IDR",
+                    "unit_amount": 15000,
+                    "product_data": {"name": "pear"},
+                },
+                "quantity": 1,
+            }
+        ],
+    )
+    sessions = stripe.checkout.Session.list(limit=1)
+    out["sessions"] = {
+        "first_page": [s.id for s in sessions.data],
+        "has_more": sessions.has_more,
+        "all": [(s.id, s.status) for s in sessions.auto_paging_iter()],
+        "made": [session.id, second.id],
     }
 
     out["too_small"] = refusal(

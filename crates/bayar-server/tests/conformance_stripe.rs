@@ -129,6 +129,15 @@ async fn stripe_python_library_pays_refunds_lists_and_gets_typed_errors() {
         json!([{"quantity": 2, "unit_amount": 20000, "name": "apple"}])
     );
     assert_eq!(checkout["expired"], "expired");
+    // Sessions listed newest first, one per page: the open one, then the expired one.
+    let sessions = &out["sessions"];
+    let made = &sessions["made"];
+    assert_eq!(sessions["first_page"], json!([made[1]]), "{out}");
+    assert_eq!(sessions["has_more"], true);
+    assert_eq!(
+        sessions["all"],
+        json!([[made[1], "open"], [made[0], "expired"]])
+    );
 
     let typed = |step: &str, class: &str, http: i64, code: &str, param: Option<&str>| {
         let seen = &out[step];

@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::intents::{fetch_page, into_page, page_clause};
 use super::merchants::millis_to_time;
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::checkout::{CheckoutSession, LineItem};
 use crate::ids::{CheckoutSessionId, MerchantId};
+use crate::intent::{Cursor, ListPage, PageRequest};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -157,6 +159,24 @@ impl Tx {
 }
 
 impl Store {
+    /// One page of the merchant's sessions, newest first.
+    pub async fn sessions(
+        &self,
+        merchant: &MerchantId,
+        page: &PageRequest,
+    ) -> Result<ListPage<CheckoutSession>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM checkout_sessions WHERE merchant_id = $1 {}",
+            page_clause("id", &page.cursor)
+        );
+        let rows: Vec<Row> = fetch_page!(self, &sql, merchant, page)?;
+        let items = rows
+            .into_iter()
+            .map(CheckoutSession::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(items, page))
+    }
+
     /// A session by id, whoever's it is (for the hosted checkout page).
     pub async fn session(
         &self,

@@ -34,6 +34,15 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     answer(create_session(&state, &headers, &body).await)
 }
 
+/// `GET /v1/checkout/sessions`.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(list_sessions(&state, &headers, query.as_deref()).await)
+}
+
 /// `GET /v1/checkout/sessions/{id}`.
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -217,23 +226,59 @@ async fn expire_session(
     })
 }
 
+async fn list_sessions(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Response, StripeError> {
+    let call = Call::get(state, headers, query).await?;
+    let mut f = call.params.fields();
+    let page = super::page_request(&mut f)?;
+    f.finish()?;
+    let sessions = state
+        .core
+        .store()
+        .sessions(&call.merchant, &page)
+        .await
+        .map_err(CoreError::from)?;
+    let mut views = Vec::with_capacity(sessions.items.len());
+    for session in sessions.items {
+        views.push(view_of(&state.core, session).await?);
+    }
+    let page = ListPage {
+        items: views,
+        has_more: sessions.has_more,
+    };
+    let now = Utc::now();
+    Ok(Json(objects::list(page, "/v1/checkout/sessions", |view| {
+        objects::checkout_session(&view, &state.public_url, now)
+    }))
+    .into_response())
+}
+
 /// The merchant's session with its intent and the intent's latest payment.
 pub async fn load(
     core: &Core,
     merchant: &MerchantId,
     id: &CheckoutSessionId,
 ) -> Result<Option<SessionView>, StripeError> {
-    let store = core.store();
-    let Some(session) = store
+    let session = core
+        .store()
         .session(id)
         .await
         .map_err(CoreError::from)?
-        .filter(|s| s.merchant_id == *merchant)
-    else {
-        return Ok(None);
-    };
+        .filter(|s| s.merchant_id == *merchant);
+    match session {
+        Some(session) => Ok(Some(view_of(core, session).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `session` with its intent and the intent's latest payment.
+async fn view_of(core: &Core, session: CheckoutSession) -> Result<SessionView, StripeError> {
+    let store = core.store();
     let intent = store
-        .intent(merchant, &session.intent_id)
+        .intent(&session.merchant_id, &session.intent_id)
         .await
         .map_err(CoreError::from)?
         .ok_or_else(StripeError::internal)?;
@@ -241,10 +286,10 @@ pub async fn load(
         Some(p) => store.payment(p).await.map_err(CoreError::from)?,
         None => None,
     };
-    Ok(Some(SessionView {
+    Ok(SessionView {
         session,
         intent: IntentView { intent, payment },
-    }))
+    })
 }
 
 fn parse_id(id: &str) -> Result<CheckoutSessionId, StripeError> {

@@ -60,7 +60,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/refunds", post(refunds::create).get(refunds::list))
         .route("/v1/refunds/{id}", get(refunds::retrieve))
-        .route("/v1/checkout/sessions", post(checkout_sessions::create))
+        .route(
+            "/v1/checkout/sessions",
+            post(checkout_sessions::create).get(checkout_sessions::list),
+        )
         .route(
             "/v1/checkout/sessions/{id}",
             get(checkout_sessions::retrieve),
