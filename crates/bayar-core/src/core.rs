@@ -20,7 +20,9 @@ use crate::idempotency::{IdempotencyKey, Idempotent, StoredResponse, WithKey};
 use crate::ids::MerchantId;
 use crate::ids::{BindingId, CustomerId, PaymentId};
 use crate::ledger::{AccountId, Balance, Breach};
-use crate::merchant::{ClientId, CreatedMerchant, Merchant, NewMerchant, generate_client_secret};
+use crate::merchant::{
+    ClientId, CreatedMerchant, Merchant, MerchantUrls, NewMerchant, generate_client_secret,
+};
 use crate::merchant_cache::MerchantCache;
 use crate::payment::Fees;
 use crate::payment::Payment;
@@ -195,6 +197,7 @@ impl Core {
                 client_secret: generate_client_secret(),
                 public_key,
                 notify_url: new.notify_url,
+                urls: MerchantUrls::default(),
                 created_at: Utc::now(),
             },
             private_key_pem,

@@ -10,6 +10,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::ids::MerchantId;
+use crate::payment::Face;
 use crate::secret::Secret;
 
 /// Why a merchant attribute was refused.
@@ -136,8 +137,36 @@ pub struct Merchant {
     pub public_key: PublicKey,
     /// Where notifications go, if the merchant set one.
     pub notify_url: Option<NotifyUrl>,
+    /// Per-face notification URLs and the default return URL.
+    pub urls: MerchantUrls,
     /// When the merchant was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl Merchant {
+    /// Where notifications about payments made through `face` go: the face's own URL when
+    /// the merchant set one, else the default [`Merchant::notify_url`]. (The Stripe-style face
+    /// sends to webhook endpoints instead.)
+    pub fn notify_url_for(&self, face: Face) -> Option<&NotifyUrl> {
+        let own = match face {
+            Face::Doku => self.urls.doku_notify.as_ref(),
+            Face::Dana => self.urls.dana_notify.as_ref(),
+            Face::Stripe => None,
+        };
+        own.or(self.notify_url.as_ref())
+    }
+}
+
+/// The URLs a merchant sets beyond the default notification URL (in the portal's settings).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MerchantUrls {
+    /// Notifications about DOKU-style payments, instead of the default.
+    pub doku_notify: Option<NotifyUrl>,
+    /// DANA finish notifies for orders that named no URL, instead of the default.
+    pub dana_notify: Option<NotifyUrl>,
+    /// Where the hosted wallet page sends the customer after a payment whose request named no
+    /// return URL.
+    pub return_url: Option<NotifyUrl>,
 }
 
 /// What it takes to create a merchant.
@@ -165,6 +194,45 @@ pub struct CreatedMerchant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_face_without_its_own_notify_url_uses_the_default() {
+        let url = |u: &str| Some(NotifyUrl::parse(u).unwrap());
+        let mut merchant = Merchant {
+            id: MerchantId::generate(),
+            name: MerchantName::parse("Toko URL").unwrap(),
+            client_id: ClientId::generate(),
+            client_secret: generate_client_secret(),
+            public_key: bayar_snap::PrivateKey::generate().unwrap().public_key(),
+            notify_url: url("https://shop.example/notify"),
+            urls: MerchantUrls {
+                doku_notify: url("https://shop.example/doku"),
+                ..MerchantUrls::default()
+            },
+            created_at: Utc::now(),
+        };
+        fn for_face(m: &Merchant, face: Face) -> Option<&str> {
+            m.notify_url_for(face).map(NotifyUrl::as_str)
+        }
+        assert_eq!(
+            for_face(&merchant, Face::Doku),
+            Some("https://shop.example/doku")
+        );
+        assert_eq!(
+            for_face(&merchant, Face::Dana),
+            Some("https://shop.example/notify")
+        );
+        assert_eq!(
+            for_face(&merchant, Face::Stripe),
+            Some("https://shop.example/notify")
+        );
+        merchant.notify_url = None;
+        assert_eq!(for_face(&merchant, Face::Dana), None);
+        assert_eq!(
+            for_face(&merchant, Face::Doku),
+            Some("https://shop.example/doku")
+        );
+    }
 
     #[test]
     fn client_ids() {

@@ -23,11 +23,13 @@ use crate::Core;
 use crate::api_key::{ApiKey, ApiKeySummary};
 use crate::commands::{
     CreateUser, DeleteSession, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
-    SendTestNotification, SetNotifyUrl, SetPublicKey, SignUp,
+    SendTestNotification, SetMerchantUrls, SetPublicKey, SignUp,
 };
 use crate::error::CoreError;
 use crate::ids::{EventId, MerchantId, PaymentId, UserId};
-use crate::merchant::{CreatedMerchant, Merchant, MerchantName, NewMerchant, NotifyUrl};
+use crate::merchant::{
+    CreatedMerchant, Merchant, MerchantName, MerchantUrls, NewMerchant, NotifyUrl,
+};
 use crate::outbox::{Attempt, Event};
 use crate::payment::{Channel, Payment, PaymentStatus, Refund};
 use crate::secret::Secret;
@@ -646,15 +648,17 @@ impl Core {
         Ok(Some((event, attempts)))
     }
 
-    /// Sets or clears where the merchant's notifications go.
-    pub async fn set_notify_url(
+    /// Sets or clears where the merchant's notifications and customers go.
+    pub async fn set_merchant_urls(
         &self,
         merchant: &Merchant,
-        url: Option<NotifyUrl>,
+        notify_url: Option<NotifyUrl>,
+        urls: MerchantUrls,
     ) -> Result<(), CoreError> {
-        self.run(SetNotifyUrl {
+        self.run(SetMerchantUrls {
             merchant_id: merchant.id,
-            url,
+            notify_url,
+            urls,
         })
         .await?;
         self.forget_merchant(&merchant.client_id);

@@ -946,6 +946,50 @@ async fn settings_set_and_clear_the_notification_url() {
             .await;
         assert_eq!(cleared.status, 303);
         assert_eq!(stored(&app).await, None);
+
+        // Per-face URLs and the default redirect: a bad one is named and nothing is saved.
+        let default = "https://shop.example/notify";
+        let doku = "https://shop.example/doku/notify";
+        let dana = "https://shop.example/dana/finish";
+        let back = "https://shop.example/done";
+        let post = |doku_url: &'static str| {
+            let pairs = [
+                ("merchant", merchant.as_str()),
+                ("notify_url", default),
+                ("doku_notify_url", doku_url),
+                ("dana_notify_url", dana),
+                ("return_url", back),
+                ("csrf", csrf.as_str()),
+            ];
+            let browser = &browser;
+            async move { browser.post("/portal/settings", &pairs).await }
+        };
+        let bad = post("not a url").await;
+        assert_eq!(bad.status, 422);
+        assert!(
+            bad.body
+                .contains("DOKU-style notification URL: enter an absolute")
+        );
+        assert!(bad.body.contains("not a url"), "what was typed is kept");
+        assert_eq!(stored(&app).await, None);
+        let saved = post(doku).await;
+        assert_eq!(saved.status, 303, "{saved:?}");
+        let m = app
+            .core
+            .store()
+            .merchant_by_id(&app.merchant.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let text = |u: Option<&bayar_core::merchant::NotifyUrl>| u.map(|u| u.as_str().to_string());
+        assert_eq!(text(m.notify_url_for(Face::Doku)).as_deref(), Some(doku));
+        assert_eq!(text(m.notify_url_for(Face::Dana)).as_deref(), Some(dana));
+        assert_eq!(text(m.notify_url.as_ref()).as_deref(), Some(default));
+        assert_eq!(text(m.urls.return_url.as_ref()).as_deref(), Some(back));
+        let page = browser.get(&saved.location).await;
+        for url in [default, doku, dana, back] {
+            assert!(page.body.contains(url), "{url} shown");
+        }
         app.stop().await;
     }
 }
@@ -1254,9 +1298,10 @@ async fn a_test_notification_is_queued_and_delivered_with_its_attempts_shown() {
         let receiver = common::receiver::Receiver::start(0).await;
         let url = receiver.url.clone();
         app.core
-            .set_notify_url(
+            .set_merchant_urls(
                 &app.merchant,
                 Some(bayar_core::merchant::NotifyUrl::parse(&url).unwrap()),
+                bayar_core::merchant::MerchantUrls::default(),
             )
             .await
             .unwrap();

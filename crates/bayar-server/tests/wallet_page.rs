@@ -16,6 +16,7 @@ use bayar_core::commands::SetCustomerStatus;
 use bayar_core::customer::{Customer, CustomerStatus, PhoneNumber, Pin, Rail};
 use bayar_core::ids::PaymentId;
 use bayar_core::ledger::AccountId;
+use bayar_core::merchant::{MerchantUrls, NotifyUrl};
 use bayar_core::payment::{FailureReason, Payment, PaymentStatus};
 use bayar_core::{NewCustomer, testing};
 use bayar_server::sweeper;
@@ -747,5 +748,42 @@ async fn bad_dana_requests_get_their_codes_and_write_nothing() {
         }
         assert_eq!(count(&app, "payments").await, 0, "{}", app.engine);
         ledger_is_sound(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_return_url_the_merchants_default_redirect_is_used() {
+    for store in testing::all().await {
+        let app = TestApp::spawn(store).await;
+        let mut body = dana_request("INV-DANA-NORET-1", "30000.00", None);
+        body.as_object_mut().unwrap().remove("urlParam");
+        let (id, url) = create_at(&app, PAY_PATH, body.clone()).await;
+        // No URL anywhere: the wallet page's own final page.
+        let answer = Browser::new(&url).cancel().await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{answer:?}");
+        assert_eq!(
+            answer.location.as_deref(),
+            Some(format!("/pages/dana/pay/{id}").as_str()),
+            "{}",
+            app.engine
+        );
+
+        app.core
+            .set_merchant_urls(
+                &app.merchant,
+                None,
+                MerchantUrls {
+                    return_url: Some(
+                        NotifyUrl::parse("https://shop.example/orders/7/paid?lang=id").unwrap(),
+                    ),
+                    ..MerchantUrls::default()
+                },
+            )
+            .await
+            .unwrap();
+        body["partnerReferenceNo"] = json!("INV-DANA-NORET-2");
+        let (id, url) = create_at(&app, PAY_PATH, body).await;
+        let answer = Browser::new(&url).cancel().await;
+        assert_returned(&answer, &id, "INV-DANA-NORET-2", "CANCELLED");
     }
 }

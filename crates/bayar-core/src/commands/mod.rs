@@ -39,7 +39,7 @@ pub use payments::{
 };
 pub use portal::{
     CreateUser, DeleteSession, RecordApiCalls, RecordLogin, ResendEvent, RollApiKey, RotateSecret,
-    SendTestNotification, SetNotifyUrl, SetPublicKey, SignUp,
+    SendTestNotification, SetMerchantUrls, SetPublicKey, SignUp,
 };
 pub use refunds::{RefundOutcome, RefundPayment};
 pub use replay::{ClaimExternalId, Claimed};

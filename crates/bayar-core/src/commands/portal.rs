@@ -8,7 +8,7 @@ use super::CreateMerchant;
 use crate::api_key::StoredApiKey;
 use crate::error::CoreError;
 use crate::ids::{EventId, MerchantId, UserId};
-use crate::merchant::{Merchant, NotifyUrl};
+use crate::merchant::{Merchant, MerchantUrls, NotifyUrl};
 use crate::outbox::{EventKind, NewEvent};
 use crate::portal::{ApiCall, LOCKOUT, MAX_FAILED_LOGINS, PortalUser};
 use crate::secret::Secret;
@@ -279,16 +279,18 @@ impl Command for RecordApiCalls {
     }
 }
 
-/// Sets or clears where a merchant's notifications go.
+/// Sets or clears where a merchant's notifications and customers go.
 #[derive(Clone, Debug)]
-pub struct SetNotifyUrl {
+pub struct SetMerchantUrls {
     /// Whose.
     pub merchant_id: MerchantId,
-    /// The URL; `None` stops notifications.
-    pub url: Option<NotifyUrl>,
+    /// The default notification URL; `None` stops notifications without a face's own URL.
+    pub notify_url: Option<NotifyUrl>,
+    /// The per-face notification URLs and the default return URL.
+    pub urls: MerchantUrls,
 }
 
-impl Command for SetNotifyUrl {
+impl Command for SetMerchantUrls {
     type Output = ();
 
     fn execute<'t>(
@@ -297,8 +299,10 @@ impl Command for SetNotifyUrl {
         _ctx: &'t Context,
     ) -> BoxFuture<'t, Result<(), CoreError>> {
         Box::pin(async move {
-            let url = self.url.as_ref().map(NotifyUrl::as_str);
-            if tx.set_notify_url(&self.merchant_id, url).await? {
+            if tx
+                .set_merchant_urls(&self.merchant_id, self.notify_url.as_ref(), &self.urls)
+                .await?
+            {
                 Ok(())
             } else {
                 Err(CoreError::MerchantNotFound)

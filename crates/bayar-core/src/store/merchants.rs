@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::ids::MerchantId;
-use crate::merchant::{ClientId, Merchant, MerchantName, NotifyUrl};
+use crate::merchant::{ClientId, Merchant, MerchantName, MerchantUrls, NotifyUrl};
 use crate::secret::Secret;
 
 #[derive(sqlx::FromRow)]
@@ -16,10 +16,23 @@ struct Row {
     client_secret: String,
     public_key_pem: String,
     notify_url: Option<String>,
+    doku_notify_url: Option<String>,
+    dana_notify_url: Option<String>,
+    return_url: Option<String>,
     created_at: i64,
 }
 
-const COLUMNS: &str = "id, name, client_id, client_secret, public_key_pem, notify_url, created_at";
+const COLUMNS: &str = "id, name, client_id, client_secret, public_key_pem, notify_url, \
+                       doku_notify_url, dana_notify_url, return_url, created_at";
+
+/// A stored URL read back.
+fn url(stored: Option<String>) -> Result<Option<NotifyUrl>, StoreError> {
+    stored
+        .as_deref()
+        .map(NotifyUrl::parse)
+        .transpose()
+        .map_err(corrupt)
+}
 
 fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -44,12 +57,12 @@ impl TryFrom<Row> for Merchant {
             client_id: ClientId::parse(&row.client_id).map_err(corrupt)?,
             client_secret: Secret::new(row.client_secret),
             public_key: PublicKey::from_pem(&row.public_key_pem).map_err(corrupt)?,
-            notify_url: row
-                .notify_url
-                .as_deref()
-                .map(NotifyUrl::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            notify_url: url(row.notify_url)?,
+            urls: MerchantUrls {
+                doku_notify: url(row.doku_notify_url)?,
+                dana_notify: url(row.dana_notify_url)?,
+                return_url: url(row.return_url)?,
+            },
             created_at: millis_to_time(row.created_at).map_err(corrupt)?,
         })
     }

@@ -8,6 +8,7 @@ use super::merchants::millis_to_time;
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::ids::{EventId, MerchantId, UserId};
 use crate::ledger::AccountId;
+use crate::merchant::{MerchantUrls, NotifyUrl};
 use crate::outbox::Event;
 use crate::payment::Payment;
 use crate::portal::{ApiCall, Email, PaymentFilter, PortalUser, Role};
@@ -369,18 +370,24 @@ impl Tx {
         Ok(n == 1)
     }
 
-    /// Sets (or clears) a merchant's notification URL. `Ok(false)` when there is no such
-    /// merchant.
-    pub(crate) async fn set_notify_url(
+    /// Sets (or clears) where a merchant's notifications and customers go. `Ok(false)` when
+    /// there is no such merchant.
+    pub(crate) async fn set_merchant_urls(
         &mut self,
         merchant: &MerchantId,
-        url: Option<&str>,
+        notify_url: Option<&NotifyUrl>,
+        urls: &MerchantUrls,
     ) -> Result<bool, StoreError> {
         let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE merchants SET notify_url = $2 WHERE id = $1",
+            "UPDATE merchants SET notify_url = $2, doku_notify_url = $3, dana_notify_url = $4,
+                                  return_url = $5
+             WHERE id = $1",
         )
         .bind(merchant.to_string())
-        .bind(url)
+        .bind(notify_url.map(NotifyUrl::as_str))
+        .bind(urls.doku_notify.as_ref().map(NotifyUrl::as_str))
+        .bind(urls.dana_notify.as_ref().map(NotifyUrl::as_str))
+        .bind(urls.return_url.as_ref().map(NotifyUrl::as_str))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

@@ -17,6 +17,7 @@
 use bayar_core::ids::PaymentId;
 use bayar_core::merchant::{Merchant, NotifyUrl};
 use bayar_core::outbox::{Event, EventKind};
+use bayar_core::payment::Face;
 use bayar_core::store::Store;
 use bayar_snap::PrivateKey;
 use bayar_snap::time::format_jakarta;
@@ -79,8 +80,7 @@ impl DanaRenderer {
         let url = match text("notify_url") {
             Some(own) => own.to_string(),
             None => merchant
-                .notify_url
-                .as_ref()
+                .notify_url_for(Face::Dana)
                 .map(NotifyUrl::as_str)
                 .ok_or(RenderError::NoNotifyUrl)?
                 .to_string(),
@@ -177,7 +177,7 @@ mod tests {
     use bayar_core::commands::{Cancel, CreatePayment};
     use bayar_core::ids::EventId;
     use bayar_core::merchant::{MerchantName, NewMerchant};
-    use bayar_core::payment::{Channel, Face, PartnerReference};
+    use bayar_core::payment::{Channel, PartnerReference};
     use bayar_core::{Core, CoreConfig};
     use bayar_snap::Money;
 

@@ -112,7 +112,7 @@ impl Renderer for DialectRouter {
 #[cfg(test)]
 mod tests {
     use bayar_core::ids::{EventId, MerchantId};
-    use bayar_core::merchant::{ClientId, MerchantName, NotifyUrl};
+    use bayar_core::merchant::{ClientId, MerchantName, MerchantUrls, NotifyUrl};
     use bayar_core::outbox::EventKind;
     use bayar_core::secret::Secret;
     use futures_util::FutureExt;
@@ -170,6 +170,7 @@ mod tests {
             client_secret: Secret::new("SK-router".into()),
             public_key: key.public_key(),
             notify_url: Some(NotifyUrl::parse("http://127.0.0.1:9/hooks").unwrap()),
+            urls: MerchantUrls::default(),
             created_at: Utc::now(),
         };
         let e = event(json!({"payment_id": "pay_1"}));

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use bayar_core::ids::{CustomerId, MerchantId};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{Event, EventKind};
+use bayar_core::payment::Face;
 use bayar_core::secret::Secret;
 use bayar_core::store::Store;
 use bayar_snap::{Money, PrivateKey};
@@ -124,8 +125,7 @@ impl DokuRenderer {
         now: DateTime<Utc>,
     ) -> Result<Delivery, RenderError> {
         let notify_url = merchant
-            .notify_url
-            .as_ref()
+            .notify_url_for(Face::Doku)
             .ok_or(RenderError::NoNotifyUrl)?;
         let url = Url::parse(notify_url.as_str())
             .map_err(|_| RenderError::Unsupported("the notification URL does not parse".into()))?;
@@ -716,7 +716,7 @@ mod tests {
     async fn deliveries_waiting_on_a_failed_handshake_share_its_failure() {
         use std::sync::atomic::{AtomicUsize, Ordering};
 
-        use bayar_core::merchant::{ClientId, MerchantName, NotifyUrl};
+        use bayar_core::merchant::{ClientId, MerchantName, MerchantUrls, NotifyUrl};
 
         // A merchant whose token endpoint is slow and broken, counting the requests it gets.
         let requests = Arc::new(AtomicUsize::new(0));
@@ -746,6 +746,7 @@ mod tests {
             client_secret: Secret::new("SK-busy".into()),
             public_key: key.public_key(),
             notify_url: Some(NotifyUrl::parse(&format!("{base}/v1.0/debit/notify")).unwrap()),
+            urls: MerchantUrls::default(),
             created_at: Utc::now(),
         };
         let e = event(

@@ -172,7 +172,7 @@ pub(super) fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use bayar_core::ids::{EventId, MerchantId};
-    use bayar_core::merchant::{ClientId, MerchantName};
+    use bayar_core::merchant::{ClientId, MerchantName, MerchantUrls};
     use bayar_core::outbox::EventKind;
     use bayar_core::secret::Secret;
     use bayar_snap::PrivateKey;
@@ -200,6 +200,7 @@ mod tests {
             client_secret: Secret::new("SK-render".into()),
             public_key: PrivateKey::generate().unwrap().public_key(),
             notify_url: notify_url.map(|u| NotifyUrl::parse(u).unwrap()),
+            urls: MerchantUrls::default(),
             created_at: Utc::now(),
         }
     }

@@ -342,6 +342,8 @@ fn return_status(status: PaymentStatus) -> &'static str {
 struct View {
     payment: Payment,
     merchant: String,
+    /// The merchant's default redirect URL, for payments whose request named none.
+    default_return: Option<String>,
     site: Site,
 }
 
@@ -351,12 +353,19 @@ impl View {
             .store()
             .merchant_by_id(&payment.merchant_id)
             .await
-            .map_err(CoreError::from)?
-            .map(|m| m.name.as_str().to_string())
-            .unwrap_or_else(|| "The merchant".to_string());
+            .map_err(CoreError::from)?;
+        let default_return = merchant
+            .as_ref()
+            .and_then(|m| m.urls.return_url.as_ref())
+            .map(|u| u.as_str().to_string());
+        let merchant = merchant.map_or_else(
+            || "The merchant".to_string(),
+            |m| m.name.as_str().to_string(),
+        );
         Ok(View {
             payment,
             merchant,
+            default_return,
             site,
         })
     }
@@ -377,12 +386,13 @@ impl View {
             .is_some_and(|deadline| deadline <= Utc::now())
     }
 
-    /// The merchant's return URL with the payment's reference and `status`, when usable.
+    /// The merchant's return URL (the payment's own, else the merchant's default) with the
+    /// payment's reference and `status`, when usable.
     fn return_url(&self) -> Option<String> {
         let p = &self.payment;
         let reference_no = p.id.to_string();
         merchant_url(
-            p.return_url.as_deref()?,
+            p.return_url.as_deref().or(self.default_return.as_deref())?,
             &[
                 ("partnerReferenceNo", p.partner_reference_no.as_str()),
                 ("referenceNo", reference_no.as_str()),

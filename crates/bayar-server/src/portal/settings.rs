@@ -1,15 +1,17 @@
-//! Settings: where bayar posts the merchant's SNAP notifications (DOKU- and DANA-style
-//! payments; a payment's own URL from its request still wins), a test notification to that URL
-//! (queued through the core; the page shows the latest one with its attempts), and the webhook
-//! endpoints of the Stripe-style API (created with the API's rules; the signing secret is shown
-//! once, on the page answering the create).
+//! Settings: where bayar posts the merchant's SNAP notifications (a default URL, and one per
+//! face for DOKU- and DANA-style payments when the merchant wants them apart; a payment's own URL
+//! from its request still wins), where the hosted wallet page sends customers back when the
+//! payment's request named no URL, a test notification to the default URL (queued through the
+//! core; the page shows the latest one with its attempts), and the webhook endpoints of the
+//! Stripe-style API (created with the API's rules; the signing secret is shown once, on the
+//! page answering the create).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bayar_core::commands::{CreateWebhookEndpoint, DeleteWebhookEndpoint};
-use bayar_core::merchant::{Merchant, NotifyUrl};
+use bayar_core::merchant::{Merchant, MerchantUrls, NotifyUrl};
 use bayar_core::webhook::WebhookEndpoint;
 use bayar_snap::time::format_jakarta;
 use chrono::Utc;
@@ -30,6 +32,60 @@ use crate::pages::layout::see_other;
 /// The longest URL the forms accept (what the notification URL accepts too).
 const MAX_URL_LEN: usize = 500;
 
+/// A URL field of the settings form.
+struct UrlField {
+    /// The form field's name.
+    name: &'static str,
+    /// Its element id.
+    id: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    hint: &'static str,
+}
+
+/// The URL fields, in the order of the form (and of [`Typed::urls`]).
+const URL_FIELDS: [UrlField; 4] = [
+    UrlField {
+        name: "notify_url",
+        id: "notify-url",
+        label: "Notification URL",
+        placeholder: "https://shop.example/v1.0/debit/notify",
+        hint: "bayar posts signed payment and refund notifications here, retrying until your server answers 2xx. Leave empty to stop them.",
+    },
+    UrlField {
+        name: "doku_notify_url",
+        id: "doku-notify-url",
+        label: "DOKU-style notification URL",
+        placeholder: "https://shop.example/doku/v1.0/debit/notify",
+        hint: "For payments made through the DOKU API, instead of the notification URL. Optional.",
+    },
+    UrlField {
+        name: "dana_notify_url",
+        id: "dana-notify-url",
+        label: "DANA finish-notify URL",
+        placeholder: "https://shop.example/dana/finish-notify",
+        hint: "For DANA orders whose request named no notification URL, instead of the notification URL. Optional.",
+    },
+    UrlField {
+        name: "return_url",
+        id: "return-url",
+        label: "Default redirect URL",
+        placeholder: "https://shop.example/payment/done",
+        hint: "Where the hosted wallet page sends your customer after a payment whose request named no return URL. Optional.",
+    },
+];
+
+/// An empty field clears the URL; anything else must be an absolute http(s) URL.
+fn parse_url(typed: &str) -> Result<Option<NotifyUrl>, ()> {
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    match NotifyUrl::parse(typed) {
+        Ok(url) if typed.len() <= MAX_URL_LEN => Ok(Some(url)),
+        _ => Err(()),
+    }
+}
+
 /// The settings form.
 #[derive(Deserialize)]
 pub struct SettingsForm {
@@ -37,6 +93,12 @@ pub struct SettingsForm {
     merchant: String,
     #[serde(default)]
     notify_url: String,
+    #[serde(default)]
+    doku_notify_url: String,
+    #[serde(default)]
+    dana_notify_url: String,
+    #[serde(default)]
+    return_url: String,
     #[serde(default)]
     csrf: String,
 }
@@ -62,7 +124,8 @@ enum Flash {
 /// What a refused form had typed, to fill it in again.
 #[derive(Default)]
 struct Typed {
-    notify_url: String,
+    /// The URL fields of the settings form, or `None` to show what is stored.
+    urls: Option<[String; 4]>,
     endpoint_url: String,
     events: Vec<String>,
 }
@@ -104,13 +167,16 @@ async fn render(
     flash: Flash,
     status: StatusCode,
 ) -> Result<Response, PortalError> {
-    if typed.notify_url.is_empty() {
-        typed.notify_url = merchant
-            .notify_url
-            .as_ref()
-            .map(|u| u.as_str().to_string())
-            .unwrap_or_default();
-    }
+    let urls = typed.urls.take().unwrap_or_else(|| {
+        let shown =
+            |url: Option<&NotifyUrl>| url.map(|u| u.as_str().to_string()).unwrap_or_default();
+        [
+            shown(merchant.notify_url.as_ref()),
+            shown(merchant.urls.doku_notify.as_ref()),
+            shown(merchant.urls.dana_notify.as_ref()),
+            shown(merchant.urls.return_url.as_ref()),
+        ]
+    });
     let endpoints = state
         .core
         .store()
@@ -135,13 +201,15 @@ async fn render(
             Flash::Nothing => {},
         }
         div class="card" {
-            h2 { "SNAP notifications" }
+            h2 { "SNAP notifications and redirects" }
             form method="post" action=(session.path("/portal/settings")) {
                 (hidden)
-                label for="notify-url" { "Notification URL" }
-                input id="notify-url" name="notify_url" type="url" value=(typed.notify_url)
-                    placeholder="https://shop.example/v1.0/debit/notify" aria-describedby="notify-hint";
-                p class="muted" id="notify-hint" { "bayar posts signed payment and refund notifications here, retrying until your server answers 2xx. Leave empty to stop them." }
+                @for (field, value) in URL_FIELDS.iter().zip(&urls) {
+                    label for=(field.id) { (field.label) }
+                    input id=(field.id) name=(field.name) type="url" value=(value)
+                        placeholder=(field.placeholder) aria-describedby=(format!("{}-hint", field.id));
+                    p class="muted" id=(format!("{}-hint", field.id)) { (field.hint) }
+                }
                 button type="submit" id="save-settings" { "Save" }
             }
             form method="post" action=(session.path("/portal/settings/test")) {
@@ -250,15 +318,24 @@ pub async fn save(
 ) -> Result<Response, PortalError> {
     let Form(form) = form?;
     let merchant = posted_merchant(&state, &session, &form.csrf, &form.merchant).await?;
-    let typed = form.notify_url.trim();
-    let url = if typed.is_empty() {
-        None
-    } else {
-        match NotifyUrl::parse(typed) {
-            Ok(url) if typed.len() <= MAX_URL_LEN => Some(url),
-            _ => {
+    let typed = [
+        form.notify_url,
+        form.doku_notify_url,
+        form.dana_notify_url,
+        form.return_url,
+    ]
+    .map(|url| url.trim().to_string());
+    let mut parsed = Vec::with_capacity(URL_FIELDS.len());
+    for (field, url) in URL_FIELDS.iter().zip(&typed) {
+        match parse_url(url) {
+            Ok(url) => parsed.push(url),
+            Err(()) => {
+                let message = format!(
+                    "{}: enter an absolute http:// or https:// URL.",
+                    field.label
+                );
                 let typed = Typed {
-                    notify_url: typed.to_string(),
+                    urls: Some(typed),
                     ..Typed::default()
                 };
                 return render(
@@ -266,16 +343,25 @@ pub async fn save(
                     &session,
                     &merchant,
                     typed,
-                    Flash::Error(
-                        "Notification URL: enter an absolute http:// or https:// URL.".into(),
-                    ),
+                    Flash::Error(message),
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await;
             }
         }
+    }
+    let [notify_url, doku_notify, dana_notify, return_url]: [Option<NotifyUrl>; 4] = parsed
+        .try_into()
+        .map_err(|_| PortalError::Internal("one parsed URL per field"))?;
+    let urls = MerchantUrls {
+        doku_notify,
+        dana_notify,
+        return_url,
     };
-    state.core.set_notify_url(&merchant, url).await?;
+    state
+        .core
+        .set_merchant_urls(&merchant, notify_url, urls)
+        .await?;
     Ok(see_other(&session.path(&format!(
         "/portal/settings?merchant={}&done=saved",
         merchant.id
