@@ -32,7 +32,7 @@ pub use customers::{CreateCustomer, SetCustomerStatus};
 pub use disbursements::{Disburse, DisburseToBank, DisbursementOutcome};
 pub use intents::{CancelIntent, ConfirmIntent, Confirmation, CreateIntent, IntentView};
 pub use merchants::{CreateMerchant, FundDeposit};
-pub use outbox::{ClaimDueEvents, FanOutEvent, RecordAttempt};
+pub use outbox::{ClaimDueEvents, FanOutEvent, RecordAttempts};
 pub use payments::{
     Authorize, Cancel, Capture, CreatePayment, DebitNow, ExpireOverdue, MAX_PIN_FAILURES, Pay,
     PayWithWallet, PaymentOutcome, WalletOutcome,

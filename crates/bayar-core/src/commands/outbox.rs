@@ -42,29 +42,30 @@ impl Command for ClaimDueEvents {
     }
 }
 
-/// Records a delivery attempt and the event's next state, while the event is still the
-/// worker's claim (see [`Tx::record_attempt`]); `false` when it no longer is.
+/// Records delivery attempts of one worker, each with its event's next state, while the event
+/// is still the worker's claim (see [`Tx::record_attempts`]). One command for many attempts:
+/// the worker records what finished together in one savepoint of one group commit.
 #[derive(Clone, Debug)]
-pub struct RecordAttempt {
-    /// The worker that made the attempt.
+pub struct RecordAttempts {
+    /// The worker that made the attempts.
     pub worker: String,
-    /// The attempt.
-    pub attempt: Attempt,
-    /// What follows it.
-    pub then: AfterAttempt,
+    /// The attempts, each with what follows it.
+    pub attempts: Vec<(Attempt, AfterAttempt)>,
 }
 
-impl Command for RecordAttempt {
-    type Output = bool;
+impl Command for RecordAttempts {
+    /// Per attempt, in order: whether it was recorded (`false`: its event is no longer the
+    /// worker's claim, and nothing was written for it).
+    type Output = Vec<bool>;
 
     fn execute<'t>(
         &'t self,
         tx: &'t mut Tx,
         ctx: &'t Context,
-    ) -> BoxFuture<'t, Result<bool, CoreError>> {
+    ) -> BoxFuture<'t, Result<Vec<bool>, CoreError>> {
         Box::pin(async move {
             Ok(tx
-                .record_attempt(&self.worker, &self.attempt, self.then, ctx.now())
+                .record_attempts(&self.worker, &self.attempts, ctx.now())
                 .await?)
         })
     }

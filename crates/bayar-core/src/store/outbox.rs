@@ -9,7 +9,7 @@
 //!   `WHERE` (READ COMMITTED re-evaluates updated rows) and dropped because its lease is live;
 //! - on SQLite the single writer connection serialises the claims.
 //!
-//! A worker then settles the event with [`Tx::record_attempt`], which writes the attempt and
+//! A worker then settles the event with [`Tx::record_attempts`], which writes the attempt and
 //! the event's next state in one transaction, and only while the event is still the worker's:
 //! `locked_by` names it and `attempts` is what it claimed. A worker whose lease ran out and
 //! whose event another worker took therefore cannot overwrite the other's claim or result.
@@ -188,7 +188,7 @@ impl Tx {
     /// Hands `event`, claimed by `worker`, over to one copy per endpoint in `endpoints`: the
     /// copies are written due at once and the original is settled as delivered (it is
     /// delivered through them), without an attempt of its own. `Ok(false)`: the event is no
-    /// longer `worker`'s claim as it was (see [`Tx::record_attempt`]), and nothing was written.
+    /// longer `worker`'s claim as it was (see [`Tx::record_attempts`]), and nothing was written.
     pub(crate) async fn fan_out(
         &mut self,
         worker: &str,
@@ -222,7 +222,7 @@ impl Tx {
 impl Tx {
     /// Claims up to `limit` events due at `now` for `worker` until `now + lease`, oldest due
     /// first. No other worker can claim them before the lease ends (once this transaction
-    /// commits); the worker settles each with [`Tx::record_attempt`] within the lease.
+    /// commits); the worker settles each with [`Tx::record_attempts`] within the lease.
     pub(crate) async fn claim_due_events(
         &mut self,
         worker: &str,
@@ -276,10 +276,61 @@ impl Tx {
         Ok(events)
     }
 
-    /// Records `attempt` (number `n`) and what follows it, if the event is still `worker`'s
-    /// claim after `n - 1` attempts and not settled. `Ok(false)`: it is not (the lease ran out
-    /// and another worker took it), and nothing was written.
-    pub(crate) async fn record_attempt(
+    /// Records each attempt (number `n`) and what follows it, if its event is still `worker`'s
+    /// claim after `n - 1` attempts and not settled; answers, per attempt in order, whether it
+    /// was recorded. `false`: it is not (the lease ran out and another worker took it), and
+    /// nothing was written for it. The attempts recorded are inserted in one statement.
+    pub(crate) async fn record_attempts(
+        &mut self,
+        worker: &str,
+        attempts: &[(Attempt, AfterAttempt)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut recorded = Vec::with_capacity(attempts.len());
+        for (attempt, then) in attempts {
+            recorded.push(self.settle(worker, attempt, *then, now).await?);
+        }
+        let settled: Vec<&Attempt> = attempts
+            .iter()
+            .zip(&recorded)
+            .filter(|(_, recorded)| **recorded)
+            .map(|((attempt, _), _)| attempt)
+            .collect();
+        // 7 parameters a row: 100 rows stay far below every engine's parameter limit.
+        for chunk in settled.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=7).map(|c| format!("${}", r * 7 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms,
+                                             http_status, error, response_snippet)
+                 VALUES {}",
+                rows.join(", ")
+            );
+            on_tx!(self, conn => {
+                let mut query = sqlx::query(&sql);
+                for attempt in chunk {
+                    query = query
+                        .bind(attempt.event_id.to_string())
+                        .bind(i64::from(attempt.attempt))
+                        .bind(attempt.started_at.timestamp_millis())
+                        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
+                        .bind(attempt.http_status.map(i64::from))
+                        .bind(attempt.error.as_deref())
+                        .bind(attempt.response_snippet.as_deref());
+                }
+                query.execute(conn).await.map(|_| ())
+            })?;
+        }
+        Ok(recorded)
+    }
+
+    /// Moves the event of `attempt` to what follows it and releases the claim, if the event
+    /// is still `worker`'s claim after `attempt - 1` attempts and not settled.
+    async fn settle(
         &mut self,
         worker: &str,
         attempt: &Attempt,
@@ -313,25 +364,7 @@ impl Tx {
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))?;
-        if settled == 0 {
-            return Ok(false);
-        }
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms, http_status,
-                                         error, response_snippet)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(attempt.event_id.to_string())
-        .bind(i64::from(attempt.attempt))
-        .bind(attempt.started_at.timestamp_millis())
-        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
-        .bind(attempt.http_status.map(i64::from))
-        .bind(attempt.error.as_deref())
-        .bind(attempt.response_snippet.as_deref())
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
-        Ok(true)
+        Ok(settled == 1)
     }
 }
 
@@ -359,9 +392,9 @@ impl Store {
         }
     }
 
-    /// [`Tx::record_attempt`] in a transaction of its own, for tools and tests; the
+    /// [`Tx::record_attempts`] for one attempt, in a transaction of its own, for tools and tests; the
     /// notification worker records through the core's writer
-    /// ([`crate::commands::RecordAttempt`]).
+    /// ([`crate::commands::RecordAttempts`]).
     pub async fn record_attempt(
         &self,
         worker: &str,
@@ -370,7 +403,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = Tx::begin(self).await?;
-        match tx.record_attempt(worker, attempt, then, now).await {
+        let recorded = tx
+            .record_attempts(worker, &[(attempt.clone(), then)], now)
+            .await;
+        match recorded.map(|recorded| recorded.first().copied().unwrap_or(false)) {
             Ok(true) => {
                 tx.commit().await?;
                 Ok(true)
@@ -542,6 +578,61 @@ mod tests {
                 .await
                 .unwrap();
             assert!(claimed.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn attempts_recorded_together_settle_only_the_workers_own_claims() {
+        for t in testing::all().await {
+            let store = &t.store;
+            let merchant_id = merchant(store).await;
+            let now = Utc::now();
+            let mine = insert(store, merchant_id, now - TimeDelta::seconds(2)).await;
+            let also_mine = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
+            assert_eq!(
+                store
+                    .claim_due_events("a", now, LEASE, 2)
+                    .await
+                    .unwrap()
+                    .len(),
+                2
+            );
+            let theirs = insert(store, merchant_id, now).await;
+            store.claim_due_events("b", now, LEASE, 10).await.unwrap();
+            let retry_at = millis_to_time(now.timestamp_millis() + 60_000).unwrap();
+            let batch = vec![
+                (attempt(mine, 1, 200), AfterAttempt::Delivered),
+                (attempt(theirs, 1, 200), AfterAttempt::Delivered),
+                (attempt(also_mine, 1, 503), AfterAttempt::RetryAt(retry_at)),
+            ];
+            let mut tx = Tx::begin(store).await.unwrap();
+            let recorded = tx.record_attempts("a", &batch, now).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(recorded, [true, false, true], "{}", t.engine);
+            assert_eq!(store.attempts(&mine).await.unwrap(), [batch[0].0.clone()]);
+            assert_eq!(
+                store.attempts(&also_mine).await.unwrap(),
+                [batch[2].0.clone()]
+            );
+            assert!(store.attempts(&theirs).await.unwrap().is_empty());
+            assert!(
+                store
+                    .event(&mine)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .delivered_at
+                    .is_some()
+            );
+            let retried = store.event(&also_mine).await.unwrap().unwrap();
+            assert_eq!((retried.attempts, retried.next_attempt_at), (1, retry_at));
+            let untouched = store.event(&theirs).await.unwrap().unwrap();
+            assert_eq!(
+                (untouched.attempts, untouched.delivered_at),
+                (0, None),
+                "{}",
+                t.engine
+            );
         }
     }
 

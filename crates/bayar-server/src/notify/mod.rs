@@ -11,11 +11,13 @@
 //! - [`doku`]: DOKU's dialect, [`DokuRenderer`] (token handshake, then HMAC-signed SNAP);
 //! - [`dana`]: DANA's finish notify, [`DanaRenderer`] (SHA256withRSA with the gateway key);
 //! - [`dialects`]: [`DialectRouter`], which picks the dialect from the payment's API face;
-//! - [`worker`]: the claim/deliver/record loop, [`spawn`] and its [`WorkerHandle`].
+//! - [`worker`]: the claim/deliver/record loop, [`spawn`] and its [`WorkerHandle`];
+//! - `recorder`: the worker's attempts, recorded in batches.
 
 pub mod dana;
 pub mod dialects;
 pub mod doku;
+mod recorder;
 pub mod render;
 pub mod stripe;
 pub mod worker;

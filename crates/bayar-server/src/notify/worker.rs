@@ -2,10 +2,11 @@
 //!
 //! Each pass claims at most as many due events as there are free delivery slots (so a claimed
 //! event starts at once and its lease is spent on delivering, not queueing), delivers each in
-//! its own task, and records the attempt with what follows it: delivered on 2xx, otherwise
-//! retried per the [`RetrySchedule`] or given up (at once when rendering failed for good, see
-//! [`RenderError::is_permanent`]). When nothing is due the loop sleeps for the poll interval,
-//! or until [`WorkerHandle::wake`] says new events were committed.
+//! its own task, and records the attempt with what follows it (through the batching
+//! `recorder`): delivered on 2xx, otherwise retried per the [`RetrySchedule`] or given up (at
+//! once when rendering failed for good, see [`RenderError::is_permanent`]). When nothing is
+//! due the loop sleeps for the poll interval, or until [`WorkerHandle::wake`] says new events
+//! were committed (then a few milliseconds more, to claim several commits' events at once).
 //!
 //! The lease is longer than a request can take, so while a delivery is in flight no other
 //! worker can claim its event; if this worker dies, the lease runs out and another worker
@@ -16,15 +17,16 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bayar_core::commands::{ClaimDueEvents, FanOutEvent, RecordAttempt};
+use bayar_core::Core;
+use bayar_core::commands::{ClaimDueEvents, FanOutEvent};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{AfterAttempt, Attempt, Event, RetrySchedule};
-use bayar_core::{Core, CoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinError, JoinSet};
 
+use super::recorder::Recorder;
 use super::render::{Delivery, RenderError, Renderer, to_hex};
 
 /// At most this many bytes of a response are read: enough for [`Attempt::SNIPPET_CHARS`]
@@ -41,6 +43,9 @@ pub struct WorkerConfig {
     pub name: String,
     /// How often to look for due events when not woken.
     pub poll_interval: Duration,
+    /// How long to wait after a wake before claiming, so that the events of the commits in
+    /// that window are claimed in one go instead of one claim per commit.
+    pub wake_delay: Duration,
     /// How long a claim lasts; must exceed twice the request timeout (see [`spawn`]).
     pub lease: Duration,
     /// Most deliveries in flight at once.
@@ -58,6 +63,7 @@ impl Default for WorkerConfig {
         Self {
             name: unique_name(),
             poll_interval: Duration::from_millis(500),
+            wake_delay: Duration::from_millis(5),
             lease: Duration::from_secs(60),
             concurrency: 32,
             schedule: RetrySchedule::default(),
@@ -132,6 +138,7 @@ impl WorkerHandle {
 /// What every delivery task shares.
 struct Shared {
     core: Core,
+    recorder: Recorder,
     renderer: Arc<dyn Renderer>,
     http: reqwest::Client,
     config: WorkerConfig,
@@ -169,6 +176,7 @@ pub fn spawn(
     }
     let http = http_client(&config)?;
     let shared = Arc::new(Shared {
+        recorder: Recorder::start(core.clone(), config.name.clone()),
         core,
         renderer,
         http,
@@ -238,7 +246,12 @@ async fn run(shared: Arc<Shared>, wake: Arc<Notify>, mut stop: watch::Receiver<b
         }
         tokio::select! {
             () = tokio::time::sleep(config.poll_interval) => {}
-            () = wake.notified() => {}
+            () = wake.notified() => {
+                tokio::select! {
+                    () = tokio::time::sleep(config.wake_delay) => {}
+                    _ = stop.changed() => break,
+                }
+            }
             _ = stop.changed() => break,
         }
     }
@@ -333,24 +346,17 @@ async fn deliver(shared: Arc<Shared>, event: Event) {
         error: answer.error,
         response_snippet: answer.response_snippet,
     };
-    let record = RecordAttempt {
-        worker: config.name.clone(),
-        attempt,
-        then,
-    };
-    match shared.core.run(record).await {
+    match shared.recorder.record(attempt, then).await {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
             event = %event.id,
             "notification: the lease ran out before the attempt was recorded; another worker has it"
         ),
-        Err(e) => record_failed(&event, &e),
+        // The lease runs out and the event is delivered again: at-least-once, by design.
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "notification: recording the attempt failed");
+        }
     }
-}
-
-fn record_failed(event: &Event, e: &CoreError) {
-    // The lease runs out and the event is delivered again: at-least-once, by design.
-    tracing::error!(event = %event.id, error = %e, "notification: recording the attempt failed");
 }
 
 /// Hands `event` over to one copy per destination when its dialect sends it to several;
