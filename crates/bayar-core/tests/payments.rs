@@ -527,3 +527,51 @@ async fn one_idempotency_key_runs_once_under_concurrency() {
         ));
     }
 }
+
+#[tokio::test]
+async fn a_payment_is_found_by_its_reference_its_id_or_both() {
+    for store in testing::all().await {
+        let f = Fixture::new(store).await;
+        let created = f
+            .core
+            .run(f.payment("FIND-1", Channel::DanaWallet, "15000.00"))
+            .await
+            .unwrap()
+            .payment;
+        f.core
+            .run(f.payment("FIND-2", Channel::DanaWallet, "16000.00"))
+            .await
+            .unwrap();
+        let id = created.id.to_string();
+        let store = f.core.store();
+        let find = |reference: Option<&'static str>, id: Option<String>| {
+            let merchant = f.merchant.id;
+            async move {
+                store
+                    .find_payment(&merchant, reference, id.as_deref())
+                    .await
+                    .unwrap()
+                    .map(|p| p.partner_reference_no)
+            }
+        };
+        let found = Some("FIND-1".to_string());
+        assert_eq!(find(Some("FIND-1"), None).await, found, "{}", f.engine);
+        assert_eq!(find(None, Some(id.clone())).await, found);
+        assert_eq!(find(Some("FIND-1"), Some(id.clone())).await, found);
+        assert_eq!(
+            find(Some("FIND-2"), Some(id.clone())).await,
+            None,
+            "both must match"
+        );
+        assert_eq!(find(Some("FIND-3"), None).await, None);
+        assert_eq!(find(None, None).await, None);
+        let other = bayar_core::ids::MerchantId::generate();
+        assert!(
+            store
+                .find_payment(&other, Some("FIND-1"), None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

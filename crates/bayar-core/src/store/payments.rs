@@ -310,19 +310,23 @@ impl Store {
         partner_reference_no: Option<&str>,
         reference_no: Option<&str>,
     ) -> Result<Option<Payment>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM payments
-             WHERE merchant_id = $1
-               AND ($2 IS NULL OR partner_reference_no = $2)
-               AND ($3 IS NULL OR id = $3)
-               AND ($2 IS NOT NULL OR $3 IS NOT NULL)"
-        );
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
-            .bind(merchant.to_string())
-            .bind(partner_reference_no)
-            .bind(reference_no)
-            .fetch_optional(pool)
-            .await)?;
+        // One statement per case, not `($2 IS NULL OR column = $2)`: with the OR, the query
+        // planner cannot use the reference's or the id's index and scans every payment of
+        // the merchant, on the status inquiry's hot path.
+        let (condition, keys): (&str, Vec<&str>) = match (partner_reference_no, reference_no) {
+            (Some(r), Some(id)) => ("partner_reference_no = $2 AND id = $3", vec![r, id]),
+            (Some(r), None) => ("partner_reference_no = $2", vec![r]),
+            (None, Some(id)) => ("id = $2", vec![id]),
+            (None, None) => return Ok(None),
+        };
+        let sql = format!("SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND {condition}");
+        let row: Option<Row> = on_reader!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(merchant.to_string());
+            for key in &keys {
+                query = query.bind(*key);
+            }
+            query.fetch_optional(pool).await
+        })?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
