@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
+use super::tx::{ROWS_PER_INSERT, values};
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::ids::EventId;
 use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
@@ -296,19 +297,12 @@ impl Tx {
             .filter(|(_, recorded)| **recorded)
             .map(|((attempt, _), _)| attempt)
             .collect();
-        // 7 parameters a row: 100 rows stay far below every engine's parameter limit.
-        for chunk in settled.chunks(100) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p: Vec<String> = (1..=7).map(|c| format!("${}", r * 7 + c)).collect();
-                    format!("({})", p.join(", "))
-                })
-                .collect();
+        for chunk in settled.chunks(ROWS_PER_INSERT) {
             let sql = format!(
                 "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms,
                                              http_status, error, response_snippet)
                  VALUES {}",
-                rows.join(", ")
+                values(chunk.len(), 7)
             );
             on_tx!(self, conn => {
                 let mut query = sqlx::query(&sql);

@@ -5,6 +5,7 @@ use bayar_snap::PublicKey;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
+use super::tx::{ROWS_PER_INSERT, values};
 use super::{Store, StoreError, Tx, on_reader, on_tx};
 use crate::ids::{EventId, MerchantId, UserId};
 use crate::ledger::AccountId;
@@ -161,30 +162,12 @@ impl TryFrom<ApiRow> for ApiCall {
 impl Tx {
     /// Inserts `calls`, many rows per statement.
     pub(crate) async fn insert_api_calls(&mut self, calls: &[ApiCall]) -> Result<(), StoreError> {
-        // 9 parameters a row: 100 rows stay far below every engine's parameter limit.
-        for chunk in calls.chunks(100) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = |c: usize| format!("${}", r * 9 + c);
-                    format!(
-                        "({}, {}, {}, {}, {}, {}, {}, {}, {})",
-                        p(1),
-                        p(2),
-                        p(3),
-                        p(4),
-                        p(5),
-                        p(6),
-                        p(7),
-                        p(8),
-                        p(9)
-                    )
-                })
-                .collect();
+        for chunk in calls.chunks(ROWS_PER_INSERT) {
             let sql = format!(
                 "INSERT INTO api_log (id, merchant_id, at, method, path, http_status,
                                       response_code, message, latency_ms)
                  VALUES {}",
-                rows.join(", ")
+                values(chunk.len(), 9)
             );
             on_tx!(self, conn => {
                 let mut query = sqlx::query(&sql);

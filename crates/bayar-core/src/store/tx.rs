@@ -30,6 +30,21 @@ macro_rules! on_tx {
 
 pub(crate) use on_tx;
 
+/// Rows per multi-row `INSERT`: at up to 9 columns, far below every engine's parameter limit.
+pub(super) const ROWS_PER_INSERT: usize = 100;
+
+/// The `VALUES` list of a multi-row insert of `rows` rows of `columns` parameters each:
+/// `($1, $2), ($3, $4)` for 2 by 2.
+pub(super) fn values(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=columns)
+            .map(|c| format!("${}", r * columns + c))
+            .collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 impl Tx {
     /// Opens a write transaction on `store`.
     pub(crate) async fn begin(store: &Store) -> Result<Tx, StoreError> {
@@ -64,5 +79,14 @@ impl Tx {
         // and SQLite steps through every statement, so `;`-separated statements work on both.
         on_tx!(self, conn => conn.execute(sql).await.map(|_| ()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_number_the_parameters_row_by_row() {
+        assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::values(1, 1), "($1)");
     }
 }
