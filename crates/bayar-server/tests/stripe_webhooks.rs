@@ -45,6 +45,16 @@ async fn endpoint(app: &TestApp, key: &str, url: &str, events: &[&str]) -> (Stri
     )
 }
 
+/// `GET path` with the secret key, as JSON.
+async fn get(app: &TestApp, key: &str, path: &str) -> Value {
+    let response = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .send();
+    response.await.unwrap().json().await.unwrap()
+}
+
 /// The `v1` HMAC-SHA256 of a delivery checks out with `secret` (and only then).
 fn signed_with(delivery: &Received, secret: &str) -> bool {
     let header = delivery.headers["stripe-signature"].to_str().unwrap();
@@ -183,16 +193,7 @@ async fn every_listening_endpoint_gets_its_own_copy_of_an_event() {
         assert_eq!(event["data"]["object"]["id"], intent["id"], "{engine}");
 
         // The events API shows the event once, by the id the endpoints got.
-        let listed: Value = app
-            .http
-            .get(format!("{}/v1/events?limit=100", app.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = get(&app, &key, "/v1/events?limit=100").await;
         let ids: Vec<&str> = listed["data"]
             .as_array()
             .unwrap()
@@ -200,16 +201,7 @@ async fn every_listening_endpoint_gets_its_own_copy_of_an_event() {
             .map(|e| e["id"].as_str().unwrap())
             .collect();
         assert_eq!(ids, [event_id.as_str()], "{engine}");
-        let fetched: Value = app
-            .http
-            .get(format!("{}/v1/events/{event_id}", app.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let fetched: Value = get(&app, &key, &format!("/v1/events/{event_id}")).await;
         assert_eq!(fetched, event, "{engine}");
     }
 }
