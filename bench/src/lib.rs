@@ -16,6 +16,7 @@
 //! - [`server`]: starting and stopping bayar nodes ([`server::Launcher`]);
 //! - [`client`]: the merchant's signed requests;
 //! - [`load`]: the open-loop generator and its measurements;
+//! - [`portal`]: the portal benchmark (page times with many payments behind them);
 //! - [`receiver`]: the merchant's notification endpoint;
 //! - [`report`], [`chart`]: JSON, text and PNG results;
 //! - [`procstat`]: CPU time and RSS from `/proc`.
@@ -24,6 +25,7 @@ pub mod chart;
 pub mod client;
 pub mod database;
 pub mod load;
+pub mod portal;
 pub mod procstat;
 pub mod provision;
 pub mod receiver;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bayar_bench::database::Engine;
+use bayar_bench::portal::PortalConfig;
 use bayar_bench::server::ProcessLauncher;
 use bayar_bench::{Config, Scenario};
 use clap::{Parser, Subcommand};
@@ -21,6 +22,39 @@ struct Cli {
 enum Command {
     /// Start bayar on a fresh database, provision, drive the scenarios, check, report.
     Run(RunArgs),
+    /// Seed many payments, then time every portal page against a bound.
+    Portal(PortalArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PortalArgs {
+    /// Storage engine (PostgreSQL uses DATABASE_URL's server; a fresh database is created).
+    #[arg(long, value_enum, default_value_t = Engine::Sqlite)]
+    engine: Engine,
+    /// Payments seeded before the pages are timed.
+    #[arg(long, default_value_t = 100_000)]
+    payments: u64,
+    /// Requests per second while seeding (90% payments, 5% refunds, 5% status queries).
+    #[arg(long, default_value_t = 400.0)]
+    seed_rate: f64,
+    /// Fetches of each page.
+    #[arg(long, default_value_t = 20)]
+    repeats: usize,
+    /// The bound of a page's p90, in ms.
+    #[arg(long, default_value_t = 100.0)]
+    bound_ms: f64,
+    /// The bayar binary (default: target/release/bayar of this workspace).
+    #[arg(long)]
+    bayar: Option<PathBuf>,
+    /// Do not run `cargo build --release -p bayar-server` first.
+    #[arg(long)]
+    no_build: bool,
+    /// Directory of the JSON report.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    results_dir: PathBuf,
+    /// File name stem of the results (default: portal-<engine>).
+    #[arg(long)]
+    label: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -105,19 +139,50 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-fn main() -> ExitCode {
-    let Command::Run(args) = Cli::parse().command;
-    let binary = args
-        .bayar
-        .clone()
-        .unwrap_or_else(ProcessLauncher::default_binary);
-    if args.bayar.is_none() && !args.no_build {
+/// The launcher of `bayar` (built first unless told otherwise).
+fn launcher(bayar: Option<PathBuf>, no_build: bool) -> Result<ProcessLauncher, ExitCode> {
+    if bayar.is_none() && !no_build {
         eprintln!("building bayar (cargo build --release -p bayar-server) ...");
         if let Err(e) = ProcessLauncher::build_release() {
             eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
     }
+    Ok(ProcessLauncher {
+        binary: bayar.unwrap_or_else(ProcessLauncher::default_binary),
+    })
+}
+
+/// Runs `work` to completion on a new runtime.
+fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(args) => run(args),
+        Command::Portal(args) => portal(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let launcher = match launcher(args.bayar.clone(), args.no_build) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let config = Config {
         nodes: args.nodes,
         scenarios: args.scenarios,
@@ -137,21 +202,24 @@ fn main() -> ExitCode {
         log_dir: args.log_dir,
         ..Config::new(args.engine)
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    block_on(bayar_bench::run(&config, &launcher))
+}
+
+fn portal(args: PortalArgs) -> ExitCode {
+    let launcher = match launcher(args.bayar.clone(), args.no_build) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    let launcher = ProcessLauncher { binary };
-    match runtime.block_on(bayar_bench::run(&config, &launcher)) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let config = PortalConfig {
+        payments: args.payments,
+        seed_rate: args.seed_rate,
+        repeats: args.repeats,
+        bound_ms: args.bound_ms,
+        results_dir: Some(args.results_dir),
+        label: args.label,
+        ..PortalConfig::new(args.engine)
+    };
+    block_on(bayar_bench::portal::run(&config, &launcher))
 }
 
 #[cfg(test)]

@@ -82,6 +82,26 @@ typed_id!(
     "pay"
 );
 
+impl PaymentId {
+    /// A new id whose ULID time is `created_at` (to the millisecond), so a range of creation
+    /// times is a range of ids: the payments list filters dates on its id index.
+    pub fn created_at(created_at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(Ulid::from_parts(ulid_millis(created_at), rand::random()))
+    }
+
+    /// The lowest id a payment created at `time` (or later) can have.
+    pub fn first_at(time: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(Ulid::from_parts(ulid_millis(time), 0))
+    }
+}
+
+/// Milliseconds since the epoch as a ULID holds them (48 bits, none before 1970).
+fn ulid_millis(time: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(time.timestamp_millis())
+        .unwrap_or(0)
+        .min((1 << 48) - 1)
+}
+
 typed_id!(
     /// A refund of (part of) a succeeded payment.
     RefundId,
@@ -141,6 +161,23 @@ mod tests {
         assert_eq!(
             "mch_not-a-ulid".parse::<MerchantId>(),
             Err(IdError::NotUlid { prefix: "mch" })
+        );
+    }
+
+    #[test]
+    fn a_payment_id_carries_its_creation_time() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00.123Z")
+            .unwrap()
+            .to_utc();
+        let id = PaymentId::created_at(t);
+        let next_ms = t + chrono::Duration::milliseconds(1);
+        assert!(PaymentId::first_at(t) <= id && id < PaymentId::first_at(next_ms));
+        assert!(id.to_string() < PaymentId::first_at(next_ms).to_string());
+        assert!(PaymentId::first_at(t).to_string() <= id.to_string());
+        let before_epoch = chrono::DateTime::UNIX_EPOCH - chrono::Duration::days(1);
+        assert_eq!(
+            PaymentId::first_at(before_epoch),
+            PaymentId::first_at(chrono::DateTime::UNIX_EPOCH)
         );
     }
 

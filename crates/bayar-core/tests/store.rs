@@ -228,6 +228,73 @@ async fn healthy_store_answers_ping() {
 }
 
 #[tokio::test]
+async fn the_distinct_api_outcomes_are_kept_up_to_date_across_batches() {
+    for t in testing::all().await {
+        let core = Core::start(t.store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let merchant = core
+            .create_merchant(new_merchant("Toko Outcomes"))
+            .await
+            .unwrap()
+            .merchant;
+        let other = core
+            .create_merchant(new_merchant("Toko Other"))
+            .await
+            .unwrap()
+            .merchant;
+        let mut ids = ulid::Generator::new();
+        let mut call = |merchant_id, status: u16, code: Option<&str>, latency_ms| ApiCall {
+            id: ids.generate().unwrap().to_string(),
+            merchant_id,
+            at: Utc::now().trunc_subsecs(3),
+            method: "POST".into(),
+            path: "/direct-debit/core/v1/debit/payment-host-to-host".into(),
+            http_status: status,
+            response_code: code.map(str::to_string),
+            message: None,
+            latency_ms,
+        };
+        // Two batches (each waited for): the same outcome three times, twice in one batch.
+        let first = [
+            call(merchant.id, 200, Some("2005400"), 7),
+            call(merchant.id, 200, Some("2005400"), 3),
+            call(merchant.id, 403, Some("4035414"), 5),
+            call(other.id, 401, None, 1),
+        ];
+        let second = [call(merchant.id, 200, Some("2005400"), 4)];
+        for batch in [&first[..], &second[..]] {
+            let logged = core.api_log(&merchant.id, None, 100).await.unwrap().len();
+            for c in batch {
+                core.record_api_call(c.clone()).await.unwrap();
+            }
+            let want = logged
+                + batch
+                    .iter()
+                    .filter(|c| c.merchant_id == merchant.id)
+                    .count();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while core.api_log(&merchant.id, None, 100).await.unwrap().len() < want {
+                assert!(std::time::Instant::now() < deadline, "{}", t.engine);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        let mut outcomes = core.api_outcomes(&merchant.id).await.unwrap();
+        outcomes.sort_by_key(|o| o.http_status);
+        assert_eq!(outcomes.len(), 2, "{}: {outcomes:?}", t.engine);
+        let (ok, funds) = (&outcomes[0], &outcomes[1]);
+        assert_eq!(ok.response_code.as_deref(), Some("2005400"));
+        assert_eq!(ok.id, second[0].id, "{}: the latest call", t.engine);
+        assert_eq!(ok.latency_ms, 7, "{}: the slowest call", t.engine);
+        assert_eq!(ok.message, None);
+        assert_eq!((funds.http_status, funds.latency_ms), (403, 5));
+        let theirs = core.api_outcomes(&other.id).await.unwrap();
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].response_code, None, "{}", t.engine);
+    }
+}
+
+#[tokio::test]
 async fn queued_api_calls_are_all_written_in_batches_in_order() {
     for t in testing::all().await {
         let core = Core::start(t.store.clone(), CoreConfig::default())

@@ -632,6 +632,33 @@ async fn search_refund_top_up_and_statement() {
         assert_eq!(big.body.matches("<tr>").count() - 1, 1);
         let none = browser.get("/portal/payments?status=failed").await;
         assert!(none.body.contains("No payments match"));
+        let none = browser.get("/portal/payments?channel=dana_wallet").await;
+        assert!(none.body.contains("No payments match"));
+        // Jakarta days: yesterday to today holds them all (the first page of 50), other
+        // days none. The range is an id range: ids carry their creation time.
+        let jakarta_day = |days: i64| {
+            (chrono::Utc::now() + chrono::Duration::hours(7) + chrono::Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        let (yesterday, today) = (jakarta_day(-1), jakarta_day(0));
+        let recent = browser
+            .get(&format!("/portal/payments?from={yesterday}&to={today}"))
+            .await;
+        assert_eq!(recent.body.matches("<tr>").count() - 1, 50);
+        let next = field_href(&recent.body, "next-page");
+        assert!(
+            next.contains("from=") && next.contains("before=pay_"),
+            "{next}"
+        );
+        assert_eq!(browser.get(&next).await.body.matches("<tr>").count() - 1, 6);
+        for range in [
+            format!("from={}", jakarta_day(1)),
+            format!("to={}", jakarta_day(-2)),
+        ] {
+            let none = browser.get(&format!("/portal/payments?{range}")).await;
+            assert!(none.body.contains("No payments match"), "{range}");
+        }
         let bad = browser.get("/portal/payments?min=lots").await;
         assert_eq!(bad.status, 400);
         assert!(bad.body.contains("Minimum amount"));

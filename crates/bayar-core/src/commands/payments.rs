@@ -76,7 +76,7 @@ impl CreatePayment {
         }
         let now = ctx.now();
         let payment = Payment {
-            id: PaymentId::generate(),
+            id: PaymentId::created_at(now),
             merchant_id: self.merchant_id,
             partner_reference_no: self.partner_reference_no.as_str().to_string(),
             external_id: self.external_id.clone(),

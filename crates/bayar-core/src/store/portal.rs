@@ -1,13 +1,15 @@
 //! The portal's rows: users, sessions, previous client secrets, and the read models of its
 //! pages (payment lists, ledger lines, a payment's notifications).
 
+use std::collections::BTreeMap;
+
 use bayar_snap::PublicKey;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
 use super::tx::{ROWS_PER_INSERT, values};
 use super::{Store, StoreError, Tx, on_reader, on_tx};
-use crate::ids::{EventId, MerchantId, UserId};
+use crate::ids::{EventId, MerchantId, PaymentId, UserId};
 use crate::ledger::AccountId;
 use crate::merchant::{MerchantUrls, NotifyUrl};
 use crate::outbox::Event;
@@ -123,6 +125,17 @@ impl TryFrom<LineRow> for LedgerLine {
     }
 }
 
+/// An API outcome's key: merchant, method, path, HTTP status, code and message ('' for none).
+type OutcomeKey<'a> = (String, &'a str, &'a str, i64, &'a str, &'a str);
+
+/// What a batch adds to one outcome.
+struct Outcome<'a> {
+    last_id: &'a str,
+    last_at: i64,
+    max_latency_ms: i64,
+    calls: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct ApiRow {
     id: String,
@@ -182,6 +195,68 @@ impl Tx {
                         .bind(call.response_code.as_deref())
                         .bind(call.message.as_deref())
                         .bind(call.latency_ms);
+                }
+                query.execute(conn).await.map(|_| ())
+            })?;
+        }
+        self.count_api_outcomes(calls).await
+    }
+
+    /// Adds `calls` to their merchants' distinct outcomes (the checklist's source).
+    async fn count_api_outcomes(&mut self, calls: &[ApiCall]) -> Result<(), StoreError> {
+        // One row per key in a statement: PostgreSQL refuses to upsert a row twice in one.
+        let mut outcomes: BTreeMap<OutcomeKey<'_>, Outcome<'_>> = BTreeMap::new();
+        for call in calls {
+            let key = (
+                call.merchant_id.to_string(),
+                call.method.as_str(),
+                call.path.as_str(),
+                i64::from(call.http_status),
+                call.response_code.as_deref().unwrap_or(""),
+                call.message.as_deref().unwrap_or(""),
+            );
+            let seen = outcomes.entry(key).or_insert(Outcome {
+                last_id: &call.id,
+                last_at: call.at.timestamp_millis(),
+                max_latency_ms: call.latency_ms,
+                calls: 0,
+            });
+            seen.last_id = seen.last_id.max(call.id.as_str());
+            seen.last_at = seen.last_at.max(call.at.timestamp_millis());
+            seen.max_latency_ms = seen.max_latency_ms.max(call.latency_ms);
+            seen.calls += 1;
+        }
+        let outcomes: Vec<_> = outcomes.into_iter().collect();
+        for chunk in outcomes.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO api_outcomes AS o (merchant_id, method, path, http_status,
+                     response_code, message, last_id, last_at, max_latency_ms, calls)
+                 VALUES {}
+                 ON CONFLICT (merchant_id, method, path, http_status, response_code, message)
+                 DO UPDATE SET
+                     last_id = CASE WHEN excluded.last_id > o.last_id
+                                    THEN excluded.last_id ELSE o.last_id END,
+                     last_at = CASE WHEN excluded.last_at > o.last_at
+                                    THEN excluded.last_at ELSE o.last_at END,
+                     max_latency_ms = CASE WHEN excluded.max_latency_ms > o.max_latency_ms
+                                           THEN excluded.max_latency_ms ELSE o.max_latency_ms END,
+                     calls = o.calls + excluded.calls",
+                values(chunk.len(), 10)
+            );
+            on_tx!(self, conn => {
+                let mut query = sqlx::query(&sql);
+                for ((merchant, method, path, status, code, message), seen) in chunk {
+                    query = query
+                        .bind(merchant)
+                        .bind(*method)
+                        .bind(*path)
+                        .bind(*status)
+                        .bind(*code)
+                        .bind(*message)
+                        .bind(seen.last_id)
+                        .bind(seen.last_at)
+                        .bind(seen.max_latency_ms)
+                        .bind(seen.calls);
                 }
                 query.execute(conn).await.map(|_| ())
             })?;
@@ -483,8 +558,9 @@ impl Store {
             ),
             clause(filter.status.is_some(), "status = $3", 3),
             clause(filter.channel.is_some(), "channel = $4", 4),
-            clause(filter.from.is_some(), "created_at >= $5", 5),
-            clause(filter.until.is_some(), "created_at < $6", 6),
+            // A payment's id carries its creation time: dates are id ranges on the same walk.
+            clause(filter.from.is_some(), "id >= $5", 5),
+            clause(filter.until.is_some(), "id < $6", 6),
             clause(filter.min_amount.is_some(), "amount >= $7", 7),
             clause(filter.max_amount.is_some(), "amount <= $8", 8),
             clause(filter.before.is_some(), "id < $9", 9),
@@ -499,8 +575,8 @@ impl Store {
             .bind(filter.reference.as_deref())
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.channel.map(|c| c.as_str()))
-            .bind(filter.from.map(|t| t.timestamp_millis()))
-            .bind(filter.until.map(|t| t.timestamp_millis()))
+            .bind(filter.from.map(|t| PaymentId::first_at(t).to_string()))
+            .bind(filter.until.map(|t| PaymentId::first_at(t).to_string()))
             .bind(filter.min_amount.map(|m| m.minor()))
             .bind(filter.max_amount.map(|m| m.minor()))
             .bind(filter.before.map(|p| p.to_string()))
@@ -595,10 +671,10 @@ impl Store {
         merchant: &MerchantId,
     ) -> Result<Vec<ApiCall>, StoreError> {
         let rows: Vec<ApiRow> = on_reader!(self, pool => sqlx::query_as(
-            "SELECT MAX(id) AS id, merchant_id, MAX(at) AS at, method, path, http_status,
-                    response_code, message, CAST(MAX(latency_ms) AS BIGINT) AS latency_ms
-             FROM api_log WHERE merchant_id = $1
-             GROUP BY merchant_id, method, path, http_status, response_code, message",
+            "SELECT last_id AS id, merchant_id, last_at AS at, method, path, http_status,
+                    NULLIF(response_code, '') AS response_code, NULLIF(message, '') AS message,
+                    max_latency_ms AS latency_ms
+             FROM api_outcomes WHERE merchant_id = $1",
         )
         .bind(merchant.to_string())
         .fetch_all(pool)
