@@ -622,17 +622,8 @@ async fn run_on(
         eprintln!("results: {}/{stem}.{{json,png}}", dir.display());
     }
     println!("{}", report.summary());
-    if !report.passed() {
-        bail!(
-            "CORRECTNESS CHECK FAILED: {}",
-            report
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| format!("{} ({})", c.name, c.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+    if let Some(failed) = report::failures(&report.checks) {
+        bail!("CORRECTNESS CHECK FAILED: {failed}");
     }
     Ok(report)
 }

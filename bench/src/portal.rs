@@ -27,7 +27,7 @@ use crate::database::{Engine, FreshDatabase};
 use crate::load::{self, Picker, Step};
 use crate::provision;
 use crate::receiver::Receiver;
-use crate::report::{Check, Environment};
+use crate::report::{self, Check, Environment};
 use crate::server::{Launcher, NodeSpec};
 
 /// The password of the bench's portal users.
@@ -254,7 +254,7 @@ async fn run_on(
         anyhow::Ok((seed_s, delivered, pages))
     }
     .await;
-    environment.loadavg_at_end = crate::report::loadavg();
+    environment.loadavg_at_end = report::loadavg();
     let stopped = node.stop().await;
     let (seed_s, delivered, pages) = measured?;
     stopped.context("stopping bayar")?;
@@ -334,22 +334,12 @@ async fn run_on(
             .clone()
             .unwrap_or_else(|| format!("portal-{}", config.engine.as_str()));
         let path = dir.join(format!("{stem}.json"));
-        std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        report::write_json(&report, &path)?;
         eprintln!("results: {}", path.display());
     }
     println!("{}", report.summary());
-    if !report.passed() {
-        bail!(
-            "PORTAL CHECK FAILED: {}",
-            report
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| format!("{} ({})", c.name, c.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+    if let Some(failed) = report::failures(&report.checks) {
+        bail!("PORTAL CHECK FAILED: {failed}");
     }
     Ok(report)
 }

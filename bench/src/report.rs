@@ -141,6 +141,22 @@ pub struct Check {
     pub detail: String,
 }
 
+/// The failed checks, named with their numbers, or `None` when all held.
+pub fn failures(checks: &[Check]) -> Option<String> {
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{} ({})", c.name, c.detail))
+        .collect();
+    (!failed.is_empty()).then(|| failed.join("; "))
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json(value: &impl Serialize, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
 /// The whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -176,8 +192,7 @@ impl Report {
 
     /// Writes the report as pretty JSON.
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+        write_json(self, path)
     }
 
     /// The human summary printed at the end of a run.
