@@ -6,8 +6,10 @@
 //! (one fsync for many payments), and only then answers each caller. A caller is never told
 //! "done" before its change is durable, and never told "done" for a change that did not commit.
 //!
-//! SQLite gets one writer loop (SQLite has one writer anyway); PostgreSQL gets a few, each on
-//! its own connection; row locks and unique constraints keep them, and other processes, correct.
+//! SQLite gets one writer loop (SQLite has one writer anyway) on a thread of its own, running
+//! each batch's statements back to back on the write connection; PostgreSQL gets one or more
+//! loops on the runtime, each on its own connection; row locks and unique constraints keep
+//! them, and other processes, correct.
 
 use std::sync::Arc;
 
@@ -168,18 +170,29 @@ impl Writer {
         let ctx = Arc::new(ctx);
         let (tx, rx) = mpsc::unbounded_channel::<Box<dyn Job>>();
         let rx = Arc::new(Mutex::new(rx));
-        let loops = match store {
-            Store::Sqlite { .. } => 1,
-            Store::Postgres(_) => config.loops.max(1),
-        };
-        for _ in 0..loops {
-            tokio::spawn(batch_loop(
-                store.clone(),
-                ctx.clone(),
-                rx.clone(),
-                committed.clone(),
-                config.max_batch.max(1),
-            ));
+        let max_batch = config.max_batch.max(1);
+        match store {
+            Store::Sqlite { .. } => {
+                // SQLite statements run synchronously on the write connection: the loop gets a
+                // thread of its own so a batch never holds up a runtime worker.
+                let runtime = tokio::runtime::Handle::current();
+                let work = batch_loop(store, ctx, rx, committed, max_batch);
+                std::thread::Builder::new()
+                    .name("bayar-writer".into())
+                    .spawn(move || runtime.block_on(work))
+                    .expect("the OS refused a thread for the writer");
+            }
+            Store::Postgres(_) => {
+                for _ in 0..config.loops.max(1) {
+                    tokio::spawn(batch_loop(
+                        store.clone(),
+                        ctx.clone(),
+                        rx.clone(),
+                        committed.clone(),
+                        max_batch,
+                    ));
+                }
+            }
         }
         Writer { queue: tx }
     }

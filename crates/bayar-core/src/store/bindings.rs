@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::binding::{Binding, BindingStatus};
 use crate::customer::PhoneNumber;
 use crate::ids::{BindingId, CustomerId, MerchantId};
 use crate::secret::Secret;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,
@@ -75,7 +75,7 @@ pub(crate) struct BindingChange<'a> {
 impl Tx {
     /// Inserts a new binding.
     pub(crate) async fn insert_binding(&mut self, b: &Binding) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO bindings (id, merchant_id, customer_id, cust_id_merchant, status, otp,
                 otp_expires_at, failures, success_url, failed_url, auth_code_hash, created_at,
                 updated_at)
@@ -91,19 +91,20 @@ impl Tx {
         .bind(&b.success_url)
         .bind(&b.failed_url)
         .bind(b.created_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
     /// The binding, read inside the transaction.
     pub(crate) async fn binding(&mut self, id: &BindingId) -> Result<Option<Binding>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM bindings b WHERE b.id = $1");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Binding::try_from).transpose()
     }
 
@@ -117,11 +118,12 @@ impl Tx {
             "SELECT {COLUMNS} FROM bindings b
              WHERE b.merchant_id = $1 AND b.customer_id = $2 AND b.status = 'active'"
         );
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(merchant.to_string())
             .bind(customer.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Binding::try_from).transpose()
     }
 
@@ -133,15 +135,15 @@ impl Tx {
         id: &BindingId,
         hash: &str,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE bindings SET auth_code_hash = NULL
+        let n = self
+            .query(
+                "UPDATE bindings SET auth_code_hash = NULL
              WHERE id = $1 AND auth_code_hash = $2 AND status = 'active'",
-        )
-        .bind(id.to_string())
-        .bind(hash)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(id.to_string())
+            .bind(hash)
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
@@ -150,21 +152,21 @@ impl Tx {
         &mut self,
         c: BindingChange<'_>,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE bindings
+        let n = self
+            .query(
+                "UPDATE bindings
              SET status = $3, failures = failures + $4, updated_at = $5,
                  auth_code_hash = COALESCE($6, auth_code_hash)
              WHERE id = $1 AND status = $2",
-        )
-        .bind(c.id.to_string())
-        .bind(c.from.as_str())
-        .bind(c.to.as_str())
-        .bind(i64::from(c.failed_attempt))
-        .bind(c.now.timestamp_millis())
-        .bind(c.auth_code_hash)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(c.id.to_string())
+            .bind(c.from.as_str())
+            .bind(c.to.as_str())
+            .bind(i64::from(c.failed_attempt))
+            .bind(c.now.timestamp_millis())
+            .bind(c.auth_code_hash)
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 }

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 
 use super::intents::{fetch_page, into_page, page_clause};
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::checkout::{CheckoutSession, LineItem};
 use crate::ids::{CheckoutSessionId, MerchantId};
 use crate::intent::{Cursor, ListPage, PageRequest};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,
@@ -68,7 +68,7 @@ impl Tx {
         s: &CheckoutSession,
     ) -> Result<(), StoreError> {
         let line_items = serde_json::to_string(&s.line_items).map_err(corrupt)?;
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO checkout_sessions (id, merchant_id, intent_id, status, success_url,
                  cancel_url, line_items, amount_total, expires_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -83,9 +83,9 @@ impl Tx {
         .bind(s.amount_total.minor())
         .bind(s.expires_at.timestamp_millis())
         .bind(s.created_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -94,12 +94,12 @@ impl Tx {
         &mut self,
         s: &CheckoutSession,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query("UPDATE checkout_sessions SET status = $2 WHERE id = $1")
+        self.query("UPDATE checkout_sessions SET status = $2 WHERE id = $1")
             .bind(s.id.to_string())
             .bind(s.stage.as_str())
-            .execute(conn)
+            .execute()
             .await
-            .map(|_| ()))?;
+            .map(|_| ())?;
         Ok(())
     }
 
@@ -110,10 +110,11 @@ impl Tx {
         id: &CheckoutSessionId,
     ) -> Result<Option<CheckoutSession>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         let session = row.map(CheckoutSession::try_from).transpose()?;
         Ok(session.filter(|s| merchant.is_none_or(|m| s.merchant_id == *m)))
     }
@@ -125,19 +126,20 @@ impl Tx {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<CheckoutSessionId>, StoreError> {
-        let ids: Vec<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT s.id FROM checkout_sessions s
+        let ids: Vec<String> = self
+            .query(
+                "SELECT s.id FROM checkout_sessions s
              JOIN payment_intents i ON i.id = s.intent_id
              LEFT JOIN payments p ON p.id = i.payment_id
              WHERE s.status = 'open' AND s.expires_at <= $1
                AND (p.status IS NULL OR p.status <> 'succeeded')
              ORDER BY s.expires_at, s.id
              LIMIT $2",
-        )
-        .bind(now.timestamp_millis())
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?;
+            )
+            .bind(now.timestamp_millis())
+            .bind(limit)
+            .scalar_all()
+            .await?;
         ids.into_iter().map(session_id).collect()
     }
 
@@ -146,14 +148,15 @@ impl Tx {
         &mut self,
         payment: &crate::ids::PaymentId,
     ) -> Result<Option<CheckoutSessionId>, StoreError> {
-        let id: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT s.id FROM checkout_sessions s
+        let id: Option<String> = self
+            .query(
+                "SELECT s.id FROM checkout_sessions s
              JOIN payment_intents i ON i.id = s.intent_id
              WHERE i.payment_id = $1",
-        )
-        .bind(payment.to_string())
-        .fetch_optional(conn)
-        .await)?;
+            )
+            .bind(payment.to_string())
+            .scalar_optional()
+            .await?;
         id.map(session_id).transpose()
     }
 }

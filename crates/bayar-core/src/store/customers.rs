@@ -1,12 +1,12 @@
 //! Customer rows (the built-in rails' wallet users and bank account holders).
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::customer::{Customer, PhoneNumber, PinHash, Rail};
 use crate::ids::CustomerId;
 use crate::ledger::AccountId;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     rail: String,
@@ -47,7 +47,7 @@ impl TryFrom<Row> for Customer {
 impl Tx {
     /// Inserts a customer; `Ok(false)` when the phone (or account number) is taken at the rail.
     pub(crate) async fn insert_customer(&mut self, c: &Customer) -> Result<bool, StoreError> {
-        let result = on_tx!(self, conn => sqlx::query(
+        let result = self.query(
             "INSERT INTO customers (id, rail, phone, account_number, pin_hash, status, account_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT DO NOTHING",
@@ -60,9 +60,8 @@ impl Tx {
         .bind(c.status.as_str())
         .bind(c.account.as_str())
         .bind(c.created_at.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .execute()
+        .await?;
         Ok(result == 1)
     }
 
@@ -72,10 +71,11 @@ impl Tx {
         id: &CustomerId,
     ) -> Result<Option<Customer>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM customers WHERE id = $1");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Customer::try_from).transpose()
     }
 
@@ -86,11 +86,12 @@ impl Tx {
         phone: &PhoneNumber,
     ) -> Result<Option<Customer>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM customers WHERE rail = $1 AND phone = $2");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(rail.as_str())
             .bind(phone.as_str())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Customer::try_from).transpose()
     }
 
@@ -100,12 +101,12 @@ impl Tx {
         id: &CustomerId,
         status: crate::customer::CustomerStatus,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query("UPDATE customers SET status = $2 WHERE id = $1")
+        let n = self
+            .query("UPDATE customers SET status = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(status.as_str())
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 }

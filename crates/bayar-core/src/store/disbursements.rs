@@ -1,11 +1,11 @@
 //! Disbursement rows.
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::MerchantId;
 use crate::payment::Disbursement;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,
@@ -64,7 +64,7 @@ impl Tx {
         d: &Disbursement,
         fingerprint: &str,
     ) -> Result<Option<(Disbursement, String)>, StoreError> {
-        let result = on_tx!(self, conn => sqlx::query(
+        let result = self.query(
             "INSERT INTO disbursements (id, merchant_id, partner_reference_no, customer_id, amount,
                                         fee, status, failure, fingerprint, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -80,19 +80,18 @@ impl Tx {
         .bind(d.failure.map(|f| f.as_str()))
         .bind(fingerprint)
         .bind(d.created_at.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .execute()
+        .await?;
         match result {
             1 => Ok(None),
             _ => {
-                let row: Row = on_tx!(self, conn => sqlx::query_as(&format!(
+                let row: Row = self.query(&format!(
                     "SELECT {COLUMNS} FROM disbursements WHERE merchant_id = $1 AND partner_reference_no = $2"
                 ))
                 .bind(d.merchant_id.to_string())
                 .bind(&d.partner_reference_no)
-                .fetch_one(conn)
-                .await)?;
+                .fetch_one()
+                .await?;
                 row.into_disbursement().map(Some)
             }
         }
@@ -106,14 +105,12 @@ impl Tx {
         id: &crate::ids::DisbursementId,
         reason: crate::payment::FailureReason,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE disbursements SET status = 'failed', failure = $2 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(reason.as_str())
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+        self.query("UPDATE disbursements SET status = 'failed', failure = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(reason.as_str())
+            .execute()
+            .await
+            .map(|_| ())?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{StoreError, Tx, on_tx};
+use super::{StoreError, Tx};
 use crate::ids::MerchantId;
 
 impl Tx {
@@ -15,19 +15,19 @@ impl Tx {
         path: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = on_tx!(self, pool => sqlx::query(
-            "INSERT INTO external_ids (merchant_id, day, external_id, path, created_at)
+        let result = self
+            .query(
+                "INSERT INTO external_ids (merchant_id, day, external_id, path, created_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING",
-        )
-        .bind(merchant.to_string())
-        .bind(day.format("%Y-%m-%d").to_string())
-        .bind(external_id)
-        .bind(path)
-        .bind(now.timestamp_millis())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(merchant.to_string())
+            .bind(day.format("%Y-%m-%d").to_string())
+            .bind(external_id)
+            .bind(path)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(result == 1)
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, Tx, on_tx};
+use super::{StoreError, Tx};
 use crate::idempotency::{IdempotencyKey, KEEP_FOR, StoredResponse};
 
 /// What claiming a key found.
@@ -27,7 +27,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<Claimed, StoreError> {
         // A key past its keeping time is forgotten before the claim, so it can be used again.
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "DELETE FROM idempotency
              WHERE merchant_id = $1 AND scope = $2 AND key = $3 AND created_at <= $4",
         )
@@ -35,10 +35,10 @@ impl Tx {
         .bind(key.scope)
         .bind(&key.key)
         .bind((now - KEEP_FOR).timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
-        let inserted = on_tx!(self, conn => sqlx::query(
+        .map(|_| ())?;
+        let inserted = self.query(
             "INSERT INTO idempotency (merchant_id, scope, key, fingerprint, status, body, created_at)
              VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT DO NOTHING",
         )
@@ -47,21 +47,21 @@ impl Tx {
         .bind(&key.key)
         .bind(&key.fingerprint)
         .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .execute()
+        .await?;
         if inserted == 1 {
             return Ok(Claimed::Fresh);
         }
-        let (fingerprint, status, body): (String, i64, String) = on_tx!(self, conn => sqlx::query_as(
-            "SELECT fingerprint, status, body FROM idempotency
+        let (fingerprint, status, body): (String, i64, String) = self
+            .query(
+                "SELECT fingerprint, status, body FROM idempotency
              WHERE merchant_id = $1 AND scope = $2 AND key = $3",
-        )
-        .bind(key.merchant_id.to_string())
-        .bind(key.scope)
-        .bind(&key.key)
-        .fetch_one(conn)
-        .await)?;
+            )
+            .bind(key.merchant_id.to_string())
+            .bind(key.scope)
+            .bind(&key.key)
+            .fetch_one()
+            .await?;
         Ok(Claimed::Existing {
             fingerprint,
             response: StoredResponse {
@@ -80,7 +80,7 @@ impl Tx {
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "UPDATE idempotency SET status = $4, body = $5
              WHERE merchant_id = $1 AND scope = $2 AND key = $3",
         )
@@ -89,9 +89,9 @@ impl Tx {
         .bind(&key.key)
         .bind(i64::from(response.status))
         .bind(&response.body)
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 }

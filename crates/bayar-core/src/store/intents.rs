@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::api_key::{ApiKeyHash, ApiKeySummary, StoredApiKey};
 use crate::ids::{IntentId, MerchantId, PaymentId};
 use crate::intent::{Cursor, ListPage, PageRequest, PaymentIntent};
 use crate::secret::Secret;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     merchant_id: String,
@@ -126,16 +126,16 @@ impl Tx {
         key: &StoredApiKey,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO api_keys (key_hash, merchant_id, created_at, last4) VALUES ($1, $2, $3, $4)",
         )
         .bind(key.hash.as_str())
         .bind(merchant.to_string())
         .bind(now.timestamp_millis())
         .bind(&key.last4)
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -146,20 +146,20 @@ impl Tx {
         merchant: &MerchantId,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "UPDATE api_keys SET expires_at = $2
              WHERE merchant_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(merchant.to_string())
         .bind(until.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
     pub(crate) async fn insert_intent(&mut self, i: &PaymentIntent) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO payment_intents (id, merchant_id, amount, currency, status,
                  payment_method, payment_id, attempts, client_secret, return_url, description,
                  metadata, created_at, updated_at)
@@ -178,15 +178,15 @@ impl Tx {
         .bind(metadata_json(i))
         .bind(i.created_at.timestamp_millis())
         .bind(i.updated_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
     /// Writes back what commands change on an intent.
     pub(crate) async fn update_intent(&mut self, i: &PaymentIntent) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "UPDATE payment_intents SET status = $2, payment_method = $3, payment_id = $4,
                  attempts = $5, return_url = $6, updated_at = $7
              WHERE id = $1",
@@ -198,9 +198,9 @@ impl Tx {
         .bind(i64::from(i.attempts))
         .bind(i.return_url.as_deref())
         .bind(i.updated_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -212,11 +212,12 @@ impl Tx {
     ) -> Result<Option<PaymentIntent>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
             .bind(merchant.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(PaymentIntent::try_from).transpose()
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::error::CoreError;
 use crate::ledger::{
     AccountCode, AccountId, Balance, Breach, LedgerError, Leg, Transfer, TransferId, TransferKind,
@@ -36,7 +36,7 @@ impl Tx {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO accounts (id, code, owner_id, no_negative, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
         )
@@ -45,9 +45,9 @@ impl Tx {
         .bind(owner)
         .bind(i64::from(code.no_negative()))
         .bind(now.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -75,13 +75,11 @@ impl Tx {
             TransferKind::PostPending(pending) | TransferKind::VoidPending(pending) => {
                 // Resolutions of one pending transfer clash on the unique pending_id; that is
                 // "already resolved", not a store failure.
-                let resolved: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-                    "SELECT id FROM transfers WHERE pending_id = $1",
-                )
-                .bind(pending.as_str())
-                .fetch_optional(conn)
-                .await)
-                .map_err(StoreError::from)?;
+                let resolved: Option<String> = self
+                    .query("SELECT id FROM transfers WHERE pending_id = $1")
+                    .bind(pending.as_str())
+                    .scalar_optional()
+                    .await?;
                 if let Some(resolved) = resolved
                     && resolved != id.as_str()
                 {
@@ -96,28 +94,25 @@ impl Tx {
                 )
             }
         };
-        let inserted = on_tx!(self, conn => sqlx::query(
-            "INSERT INTO transfers (id, kind, pending_id, fingerprint, memo, created_at)
+        let inserted = self
+            .query(
+                "INSERT INTO transfers (id, kind, pending_id, fingerprint, memo, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id.as_str())
-        .bind(transfer.kind.as_str())
-        .bind(pending_id)
-        .bind(&fingerprint)
-        .bind(&transfer.memo)
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))
-        .map_err(StoreError::from)?;
-        if inserted == 0 {
-            let existing: String = on_tx!(self, conn => sqlx::query_scalar(
-                "SELECT fingerprint FROM transfers WHERE id = $1",
             )
             .bind(id.as_str())
-            .fetch_one(conn)
-            .await)
-            .map_err(StoreError::from)?;
+            .bind(transfer.kind.as_str())
+            .bind(pending_id)
+            .bind(&fingerprint)
+            .bind(&transfer.memo)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
+        if inserted == 0 {
+            let existing: String = self
+                .query("SELECT fingerprint FROM transfers WHERE id = $1")
+                .bind(id.as_str())
+                .scalar_one()
+                .await?;
             return if existing == fingerprint {
                 Ok(Applied::AlreadyApplied)
             } else {
@@ -125,12 +120,11 @@ impl Tx {
             };
         }
         if let Err(refused) = self.move_accounts(&deltas).await? {
-            on_tx!(self, conn => sqlx::query("DELETE FROM transfers WHERE id = $1")
+            self.query("DELETE FROM transfers WHERE id = $1")
                 .bind(id.as_str())
-                .execute(conn)
+                .execute()
                 .await
-                .map(|_| ()))
-            .map_err(StoreError::from)?;
+                .map(|_| ())?;
             return Err(refused.into());
         }
         self.insert_legs(id, new_legs).await?;
@@ -152,19 +146,16 @@ impl Tx {
             let n = i64::try_from(n).map_err(|_| LedgerError::Overflow(id.clone()))?;
             rows.push((n, leg));
         }
-        on_tx!(self, conn => {
-            let mut query = sqlx::query(&sql);
-            for (n, leg) in &rows {
-                query = query
-                    .bind(id.as_str())
-                    .bind(*n)
-                    .bind(leg.debit.as_str())
-                    .bind(leg.credit.as_str())
-                    .bind(leg.amount.minor());
-            }
-            query.execute(conn).await.map(|_| ())
-        })
-        .map_err(StoreError::from)?;
+        let mut query = self.query(&sql);
+        for (n, leg) in &rows {
+            query = query
+                .bind(id.as_str())
+                .bind(*n)
+                .bind(leg.debit.as_str())
+                .bind(leg.credit.as_str())
+                .bind(leg.amount.minor());
+        }
+        query.execute().await?;
         Ok(())
     }
 
@@ -186,36 +177,31 @@ impl Tx {
             "INSERT INTO entries (transfer_id, account_id, amount) VALUES {}",
             values(posted.len(), 3)
         );
-        on_tx!(self, conn => {
-            let mut query = sqlx::query(&sql);
-            for (account, amount) in &posted {
-                query = query.bind(id.as_str()).bind(account.as_str()).bind(*amount);
-            }
-            query.execute(conn).await.map(|_| ())
-        })
-        .map_err(StoreError::from)?;
+        let mut query = self.query(&sql);
+        for (account, amount) in &posted {
+            query = query.bind(id.as_str()).bind(account.as_str()).bind(*amount);
+        }
+        query.execute().await?;
         Ok(())
     }
 
     async fn pending_legs(&mut self, pending: &TransferId) -> Result<Vec<Leg>, CoreError> {
-        let kind: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT kind FROM transfers WHERE id = $1",
-        )
-        .bind(pending.as_str())
-        .fetch_optional(conn)
-        .await)
-        .map_err(StoreError::from)?;
+        let kind: Option<String> = self
+            .query("SELECT kind FROM transfers WHERE id = $1")
+            .bind(pending.as_str())
+            .scalar_optional()
+            .await?;
         if kind.as_deref() != Some("pending") {
             return Err(LedgerError::NotPending(pending.clone()).into());
         }
-        let rows: Vec<(String, String, i64)> = on_tx!(self, conn => sqlx::query_as(
-            "SELECT debit_account, credit_account, amount FROM transfer_legs
+        let rows: Vec<(String, String, i64)> = self
+            .query(
+                "SELECT debit_account, credit_account, amount FROM transfer_legs
              WHERE transfer_id = $1 ORDER BY leg",
-        )
-        .bind(pending.as_str())
-        .fetch_all(conn)
-        .await)
-        .map_err(StoreError::from)?;
+            )
+            .bind(pending.as_str())
+            .fetch_all()
+            .await?;
         rows.into_iter()
             .map(|(debit, credit, amount)| {
                 Ok(Leg {
@@ -256,12 +242,11 @@ impl Tx {
                 table: "accounts",
                 reason: "an UPDATE moved more accounts than it was given".into(),
             })?;
-        let exists: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT id FROM accounts WHERE id = $1",
-        )
-        .bind(refused.as_str())
-        .fetch_optional(conn)
-        .await)?;
+        let exists: Option<String> = self
+            .query("SELECT id FROM accounts WHERE id = $1")
+            .bind(refused.as_str())
+            .scalar_optional()
+            .await?;
         Ok(Err(match exists {
             Some(_) => LedgerError::InsufficientFunds(refused.clone()),
             None => LedgerError::NoSuchAccount(refused.clone()),
@@ -312,8 +297,8 @@ impl Tx {
             Sign::Apply => 1,
             Sign::Undo => -1,
         };
-        let moved: Vec<String> = on_tx!(self, conn => {
-            let mut query = sqlx::query_scalar(&sql);
+        let moved: Vec<String> = {
+            let mut query = self.query(&sql);
             for (account, delta) in deltas {
                 let spends = sign == Sign::Apply && (delta.posted < 0 || delta.pending_debits > 0);
                 query = query
@@ -323,8 +308,8 @@ impl Tx {
                     .bind(factor * delta.pending_credits)
                     .bind(i64::from(spends));
             }
-            query.fetch_all(conn).await
-        })?;
+            query.scalar_all().await
+        }?;
         Ok(moved.into_iter().collect())
     }
 }

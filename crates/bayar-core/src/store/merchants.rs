@@ -3,7 +3,7 @@
 use bayar_snap::PublicKey;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::MerchantId;
 use crate::merchant::{ClientId, Merchant, MerchantName, MerchantUrls, NotifyUrl};
 use crate::secret::Secret;
@@ -71,7 +71,7 @@ impl TryFrom<Row> for Merchant {
 impl Tx {
     /// Inserts a merchant; `Ok(false)` when the client id is already taken.
     pub(crate) async fn insert_merchant(&mut self, m: &Merchant) -> Result<bool, StoreError> {
-        let result = on_tx!(self, pool => sqlx::query(
+        let result = self.query(
             "INSERT INTO merchants (id, name, client_id, client_secret, public_key_pem, notify_url, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT DO NOTHING",
@@ -83,9 +83,8 @@ impl Tx {
         .bind(m.public_key.to_pem())
         .bind(m.notify_url.as_ref().map(NotifyUrl::as_str))
         .bind(m.created_at.timestamp_millis())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .execute()
+        .await?;
         Ok(result == 1)
     }
 }

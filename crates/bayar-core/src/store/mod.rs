@@ -1,13 +1,15 @@
 //! The store: where the core's state persists.
 //!
-//! One [`Store`] over two engines, both through sqlx:
-//! - SQLite (default): one file, WAL, `synchronous=FULL`; a single writer connection (SQLite
-//!   allows one writer anyway) and a pool of readers that never wait behind it;
-//! - PostgreSQL: a pool, `synchronous_commit=on`.
+//! One [`Store`] over two engines:
+//! - SQLite (default): one file, WAL, `synchronous=FULL`; the write path's transactions run
+//!   on one rusqlite connection (SQLite allows one writer anyway) on the writer's own thread,
+//!   and a pool of sqlx readers never waits behind it;
+//! - PostgreSQL: a sqlx pool, `synchronous_commit=on`.
 //!
-//! The SQL is written once in a portable dialect (`$1` placeholders work on both) and run on
-//! whichever pool is open; [`on_writer!`] and [`on_reader!`] pick it. Migrations in
-//! `migrations/` are applied when the store opens.
+//! The SQL is written once in a portable dialect (`$1` placeholders work on both). Inside a
+//! write transaction it runs through [`Tx::query`]; outside, [`on_writer!`] and
+//! [`on_reader!`] pick the sqlx pool. Migrations in `migrations/` are applied when the store
+//! opens.
 
 mod bindings;
 mod checkout;
@@ -24,6 +26,7 @@ mod outbox;
 mod payments;
 mod portal;
 mod postgres;
+mod query;
 mod refunds;
 mod sqlite;
 mod tx;
@@ -39,8 +42,7 @@ pub(crate) use portal::StoredUser;
 pub use portal::{DailyVolume, LedgerLine};
 pub use postgres::PostgresOptions;
 pub use sqlite::SqliteOptions;
-pub use tx::Tx;
-pub(crate) use tx::on_tx;
+pub use tx::{SqliteTx, Tx};
 
 /// Failures of the store itself (not business outcomes).
 #[derive(Debug, Error)]
@@ -48,6 +50,9 @@ pub enum StoreError {
     /// The database answered with an error or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite answered the write path's connection with an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Applying the migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -76,9 +81,11 @@ pub enum StoreError {
 /// The persistent state of bayar, on SQLite or PostgreSQL.
 #[derive(Clone, Debug)]
 pub enum Store {
-    /// An SQLite file: one writer connection, several readers.
+    /// An SQLite file: one write connection for transactions, several readers.
     Sqlite {
-        /// The single writer connection.
+        /// The connection every write transaction ([`Tx`]) runs on, one at a time.
+        write_path: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+        /// A sqlx connection for migrations and one-off writes outside transactions.
         writer: sqlx::SqlitePool,
         /// Read-only connections.
         readers: sqlx::SqlitePool,
@@ -160,7 +167,9 @@ impl Store {
     /// Closes every connection, waiting for in-flight queries.
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { writer, readers } => {
+            Store::Sqlite {
+                writer, readers, ..
+            } => {
                 writer.close().await;
                 readers.close().await;
             }

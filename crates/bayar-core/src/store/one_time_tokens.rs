@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, Tx, on_tx};
+use super::{StoreError, Tx};
 use crate::ids::BindingId;
 
 impl Tx {
@@ -14,7 +14,7 @@ impl Tx {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO one_time_tokens (token_hash, binding_id, expires_at, used_at, created_at)
              VALUES ($1, $2, $3, NULL, $4)",
         )
@@ -22,9 +22,9 @@ impl Tx {
         .bind(binding.to_string())
         .bind(expires_at.timestamp_millis())
         .bind(now.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -34,14 +34,15 @@ impl Tx {
         hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<BindingId>, StoreError> {
-        let row: Option<(String,)> = on_tx!(self, conn => sqlx::query_as(
-            "SELECT binding_id FROM one_time_tokens
+        let row: Option<(String,)> = self
+            .query(
+                "SELECT binding_id FROM one_time_tokens
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(hash)
-        .bind(now.timestamp_millis())
-        .fetch_optional(conn)
-        .await)?;
+            )
+            .bind(hash)
+            .bind(now.timestamp_millis())
+            .fetch_optional()
+            .await?;
         row.map(|(id,)| {
             id.parse().map_err(|_| StoreError::Corrupt {
                 table: "one_time_tokens",
@@ -57,15 +58,15 @@ impl Tx {
         hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE one_time_tokens SET used_at = $2
+        let n = self
+            .query(
+                "UPDATE one_time_tokens SET used_at = $2
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(hash)
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(hash)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 }

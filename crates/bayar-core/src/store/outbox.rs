@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
 use super::tx::{ROWS_PER_INSERT, values};
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::EventId;
 use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
 
@@ -34,7 +34,7 @@ const DUE: &str = "SELECT id FROM events
                    ORDER BY next_attempt_at
                    LIMIT $2";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct EventRow {
     id: String,
     merchant_id: String,
@@ -140,7 +140,7 @@ impl Tx {
     ) -> Result<EventId, StoreError> {
         let id = EventId::generate();
         let now = now.timestamp_millis();
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO events (id, merchant_id, kind, subject_id, payload, created_at,
                                  attempts, next_attempt_at)
              VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
@@ -151,9 +151,9 @@ impl Tx {
         .bind(&event.subject_id)
         .bind(event.payload.to_string())
         .bind(now)
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(id)
     }
 
@@ -166,7 +166,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<EventId, StoreError> {
         let id = EventId::generate();
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO events (id, merchant_id, kind, subject_id, payload, created_at,
                                  attempts, next_attempt_at, copy_of, endpoint_id)
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
@@ -180,9 +180,9 @@ impl Tx {
         .bind(now.timestamp_millis())
         .bind(event.public_id().to_string())
         .bind(endpoint)
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(id)
     }
 
@@ -197,19 +197,19 @@ impl Tx {
         endpoints: &[String],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let settled = on_tx!(self, conn => sqlx::query(
-            "UPDATE events
+        let settled = self
+            .query(
+                "UPDATE events
              SET delivered_at = $3, locked_by = NULL, locked_until = NULL
              WHERE id = $1 AND locked_by = $2 AND attempts = $4
                AND delivered_at IS NULL AND given_up_at IS NULL",
-        )
-        .bind(event.id.to_string())
-        .bind(worker)
-        .bind(now.timestamp_millis())
-        .bind(i64::from(event.attempts))
-        .execute(conn)
-        .await
-        .map(|done| done.rows_affected()))?;
+            )
+            .bind(event.id.to_string())
+            .bind(worker)
+            .bind(now.timestamp_millis())
+            .bind(i64::from(event.attempts))
+            .execute()
+            .await?;
         if settled == 0 {
             return Ok(false);
         }
@@ -236,38 +236,25 @@ impl Tx {
         }
         let until = millis_after(now, lease);
         let now = now.timestamp_millis();
-        let rows: Vec<EventRow> = match self {
-            Tx::Postgres(t) => {
-                // SKIP LOCKED: concurrent claimers take disjoint rows instead of waiting.
-                let sql = format!(
-                    "UPDATE events SET locked_by = $3, locked_until = $4
-                     WHERE id IN ({DUE} FOR UPDATE SKIP LOCKED)
-                     RETURNING {COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(now)
-                    .bind(limit)
-                    .bind(worker)
-                    .bind(until)
-                    .fetch_all(&mut **t)
-                    .await?
-            }
-            Tx::Sqlite(t) => {
-                // The one writer connection serialises claims: no row locks needed.
-                let sql = format!(
-                    "UPDATE events SET locked_by = $3, locked_until = $4
-                     WHERE id IN ({DUE})
-                     RETURNING {COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(now)
-                    .bind(limit)
-                    .bind(worker)
-                    .bind(until)
-                    .fetch_all(&mut **t)
-                    .await?
-            }
+        let locking = match self {
+            // SKIP LOCKED: concurrent claimers take disjoint rows instead of waiting.
+            Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            // The one writer connection serialises claims: no row locks needed.
+            Tx::Sqlite(_) => "",
         };
+        let sql = format!(
+            "UPDATE events SET locked_by = $3, locked_until = $4
+             WHERE id IN ({DUE}{locking})
+             RETURNING {COLUMNS}"
+        );
+        let rows: Vec<EventRow> = self
+            .query(&sql)
+            .bind(now)
+            .bind(limit)
+            .bind(worker)
+            .bind(until)
+            .fetch_all()
+            .await?;
         let mut events = rows
             .into_iter()
             .map(Event::try_from)
@@ -304,20 +291,18 @@ impl Tx {
                  VALUES {}",
                 values(chunk.len(), 7)
             );
-            on_tx!(self, conn => {
-                let mut query = sqlx::query(&sql);
-                for attempt in chunk {
-                    query = query
-                        .bind(attempt.event_id.to_string())
-                        .bind(i64::from(attempt.attempt))
-                        .bind(attempt.started_at.timestamp_millis())
-                        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
-                        .bind(attempt.http_status.map(i64::from))
-                        .bind(attempt.error.as_deref())
-                        .bind(attempt.response_snippet.as_deref());
-                }
-                query.execute(conn).await.map(|_| ())
-            })?;
+            let mut query = self.query(&sql);
+            for attempt in chunk {
+                query = query
+                    .bind(attempt.event_id.to_string())
+                    .bind(i64::from(attempt.attempt))
+                    .bind(attempt.started_at.timestamp_millis())
+                    .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
+                    .bind(attempt.http_status.map(i64::from))
+                    .bind(attempt.error.as_deref())
+                    .bind(attempt.response_snippet.as_deref());
+            }
+            query.execute().await?;
         }
         Ok(recorded)
     }
@@ -341,23 +326,23 @@ impl Tx {
             AfterAttempt::RetryAt(at) => (Some(at.timestamp_millis()), None, None),
             AfterAttempt::GiveUp => (None, None, Some(now)),
         };
-        let settled = on_tx!(self, conn => sqlx::query(
-            "UPDATE events
+        let settled = self
+            .query(
+                "UPDATE events
              SET attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
                  delivered_at = $5, given_up_at = $6, locked_by = NULL, locked_until = NULL
              WHERE id = $1 AND locked_by = $2 AND attempts = $7
                AND delivered_at IS NULL AND given_up_at IS NULL",
-        )
-        .bind(attempt.event_id.to_string())
-        .bind(worker)
-        .bind(i64::from(attempt.attempt))
-        .bind(next_attempt_at)
-        .bind(delivered_at)
-        .bind(given_up_at)
-        .bind(i64::from(previous))
-        .execute(conn)
-        .await
-        .map(|done| done.rows_affected()))?;
+            )
+            .bind(attempt.event_id.to_string())
+            .bind(worker)
+            .bind(i64::from(attempt.attempt))
+            .bind(next_attempt_at)
+            .bind(delivered_at)
+            .bind(given_up_at)
+            .bind(i64::from(previous))
+            .execute()
+            .await?;
         Ok(settled == 1)
     }
 }

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::{CustomerId, MerchantId, PaymentId};
 use crate::payment::{FailureReason, Payment, PaymentStatus, RefundPolicy};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct Row {
     id: String,
     merchant_id: String,
@@ -126,34 +126,34 @@ impl Tx {
         p: &Payment,
         fingerprint: &str,
     ) -> Result<Inserted, StoreError> {
-        let result = on_tx!(self, conn => sqlx::query(
-            "INSERT INTO payments (id, merchant_id, partner_reference_no, external_id, channel,
+        let result = self
+            .query(
+                "INSERT INTO payments (id, merchant_id, partner_reference_no, external_id, channel,
                 face, amount, fee, refunded, refund_count, status, customer_id, title,
                 return_url, notify_url, pin_failures, valid_until, failure, fingerprint,
                 created_at, updated_at, paid_at)
              VALUES ($1, $2, $3, $4, $5, $13, $6, $7, 0, 0, $8, $9, $14, $15, $16, 0, $10, NULL,
                      $11, $12, $12, NULL)
              ON CONFLICT DO NOTHING",
-        )
-        .bind(p.id.to_string())
-        .bind(p.merchant_id.to_string())
-        .bind(&p.partner_reference_no)
-        .bind(&p.external_id)
-        .bind(p.channel.as_str())
-        .bind(p.amount.minor())
-        .bind(p.fee.minor())
-        .bind(p.status.as_str())
-        .bind(p.customer_id.map(|c| c.to_string()))
-        .bind(p.valid_until.map(|t| t.timestamp_millis()))
-        .bind(fingerprint)
-        .bind(p.created_at.timestamp_millis())
-        .bind(p.face.as_str())
-        .bind(p.title.as_deref())
-        .bind(p.return_url.as_deref())
-        .bind(p.notify_url.as_deref())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(p.id.to_string())
+            .bind(p.merchant_id.to_string())
+            .bind(&p.partner_reference_no)
+            .bind(&p.external_id)
+            .bind(p.channel.as_str())
+            .bind(p.amount.minor())
+            .bind(p.fee.minor())
+            .bind(p.status.as_str())
+            .bind(p.customer_id.map(|c| c.to_string()))
+            .bind(p.valid_until.map(|t| t.timestamp_millis()))
+            .bind(fingerprint)
+            .bind(p.created_at.timestamp_millis())
+            .bind(p.face.as_str())
+            .bind(p.title.as_deref())
+            .bind(p.return_url.as_deref())
+            .bind(p.notify_url.as_deref())
+            .execute()
+            .await?;
         match result {
             1 => Ok(Inserted::New),
             _ => {
@@ -169,10 +169,11 @@ impl Tx {
     /// The payment and its request fingerprint, read inside the transaction.
     pub(crate) async fn payment(&mut self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
@@ -184,11 +185,12 @@ impl Tx {
         let sql = format!(
             "SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND partner_reference_no = $2"
         );
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(merchant.to_string())
             .bind(partner_reference_no)
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Row::into_payment).transpose()
     }
 
@@ -227,7 +229,8 @@ impl Tx {
              WHERE id = $1 AND status = $7
              RETURNING {COLUMNS}"
         );
-        let row: Option<Row> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(t.id.to_string())
             .bind(t.to.as_str())
             .bind(t.now.timestamp_millis())
@@ -235,8 +238,8 @@ impl Tx {
             .bind(t.failure.map(FailureReason::as_str))
             .bind(paid_at)
             .bind(t.from.as_str())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
@@ -253,31 +256,32 @@ impl Tx {
             RefundPolicy::One => 0,
             RefundPolicy::Many => i64::MAX,
         };
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE payments
+        let n = self
+            .query(
+                "UPDATE payments
              SET refunded = refunded + $2, refund_count = refund_count + 1, updated_at = $4
              WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount
                AND refund_count <= $3",
-        )
-        .bind(id.to_string())
-        .bind(amount)
-        .bind(max_before)
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(id.to_string())
+            .bind(amount)
+            .bind(max_before)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
     /// Counts a wrong PIN typed for a payment; returns the count after it.
     pub(crate) async fn count_pin_failure(&mut self, id: &PaymentId) -> Result<u32, StoreError> {
-        let n: i64 = on_tx!(self, conn => sqlx::query_scalar(
-            "UPDATE payments SET pin_failures = pin_failures + 1 WHERE id = $1
+        let n: i64 = self
+            .query(
+                "UPDATE payments SET pin_failures = pin_failures + 1 WHERE id = $1
              RETURNING pin_failures",
-        )
-        .bind(id.to_string())
-        .fetch_one(conn)
-        .await)?;
+            )
+            .bind(id.to_string())
+            .scalar_one()
+            .await?;
         u32::try_from(n).map_err(corrupt)
     }
 
@@ -287,15 +291,16 @@ impl Tx {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<PaymentId>, StoreError> {
-        let ids: Vec<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT id FROM payments
+        let ids: Vec<String> = self
+            .query(
+                "SELECT id FROM payments
              WHERE status IN ('created', 'paying') AND valid_until IS NOT NULL AND valid_until <= $1
              ORDER BY valid_until LIMIT $2",
-        )
-        .bind(now.timestamp_millis())
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?;
+            )
+            .bind(now.timestamp_millis())
+            .bind(limit)
+            .scalar_all()
+            .await?;
         ids.into_iter()
             .map(|id| id.parse().map_err(corrupt))
             .collect()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
 use super::tx::{ROWS_PER_INSERT, values};
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::{EventId, MerchantId, PaymentId, UserId};
 use crate::ledger::AccountId;
 use crate::merchant::{MerchantUrls, NotifyUrl};
@@ -182,22 +182,20 @@ impl Tx {
                  VALUES {}",
                 values(chunk.len(), 9)
             );
-            on_tx!(self, conn => {
-                let mut query = sqlx::query(&sql);
-                for call in chunk {
-                    query = query
-                        .bind(&call.id)
-                        .bind(call.merchant_id.to_string())
-                        .bind(call.at.timestamp_millis())
-                        .bind(&call.method)
-                        .bind(&call.path)
-                        .bind(i64::from(call.http_status))
-                        .bind(call.response_code.as_deref())
-                        .bind(call.message.as_deref())
-                        .bind(call.latency_ms);
-                }
-                query.execute(conn).await.map(|_| ())
-            })?;
+            let mut query = self.query(&sql);
+            for call in chunk {
+                query = query
+                    .bind(&call.id)
+                    .bind(call.merchant_id.to_string())
+                    .bind(call.at.timestamp_millis())
+                    .bind(&call.method)
+                    .bind(&call.path)
+                    .bind(i64::from(call.http_status))
+                    .bind(call.response_code.as_deref())
+                    .bind(call.message.as_deref())
+                    .bind(call.latency_ms);
+            }
+            query.execute().await?;
         }
         self.count_api_outcomes(calls).await
     }
@@ -243,23 +241,21 @@ impl Tx {
                      calls = o.calls + excluded.calls",
                 values(chunk.len(), 10)
             );
-            on_tx!(self, conn => {
-                let mut query = sqlx::query(&sql);
-                for ((merchant, method, path, status, code, message), seen) in chunk {
-                    query = query
-                        .bind(merchant)
-                        .bind(*method)
-                        .bind(*path)
-                        .bind(*status)
-                        .bind(*code)
-                        .bind(*message)
-                        .bind(seen.last_id)
-                        .bind(seen.last_at)
-                        .bind(seen.max_latency_ms)
-                        .bind(seen.calls);
-                }
-                query.execute(conn).await.map(|_| ())
-            })?;
+            let mut query = self.query(&sql);
+            for ((merchant, method, path, status, code, message), seen) in chunk {
+                query = query
+                    .bind(merchant)
+                    .bind(*method)
+                    .bind(*path)
+                    .bind(*status)
+                    .bind(*code)
+                    .bind(*message)
+                    .bind(seen.last_id)
+                    .bind(seen.last_at)
+                    .bind(seen.max_latency_ms)
+                    .bind(seen.calls);
+            }
+            query.execute().await?;
         }
         Ok(())
     }
@@ -275,19 +271,19 @@ impl Tx {
             Role::Operator => None,
             Role::Merchant(id) => Some(id.to_string()),
         };
-        let n = on_tx!(self, conn => sqlx::query(
-            "INSERT INTO portal_users (id, email, password_hash, role, merchant_id, created_at)
+        let n = self
+            .query(
+                "INSERT INTO portal_users (id, email, password_hash, role, merchant_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(user.id.to_string())
-        .bind(user.email.as_str())
-        .bind(password_hash)
-        .bind(user.role.as_str())
-        .bind(merchant)
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(user.id.to_string())
+            .bind(user.email.as_str())
+            .bind(password_hash)
+            .bind(user.role.as_str())
+            .bind(merchant)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
@@ -299,7 +295,7 @@ impl Tx {
         max: i64,
         lock_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "UPDATE portal_users SET
                  locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
                  failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
@@ -308,9 +304,9 @@ impl Tx {
         .bind(user.to_string())
         .bind(max)
         .bind(lock_until.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -321,15 +317,15 @@ impl Tx {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE portal_users SET failed_logins = 0, locked_until = NULL
+        let n = self
+            .query(
+                "UPDATE portal_users SET failed_logins = 0, locked_until = NULL
              WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(user.to_string())
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(user.to_string())
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
@@ -341,7 +337,7 @@ impl Tx {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO portal_sessions (token_hash, user_id, created_at, expires_at)
              VALUES ($1, $2, $3, $4)",
         )
@@ -349,9 +345,9 @@ impl Tx {
         .bind(user.to_string())
         .bind(now.timestamp_millis())
         .bind(expires_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -361,14 +357,12 @@ impl Tx {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, conn => sqlx::query(
-            "DELETE FROM portal_sessions WHERE token_hash = $1 OR expires_at <= $2",
-        )
-        .bind(token_hash)
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
+        self.query("DELETE FROM portal_sessions WHERE token_hash = $1 OR expires_at <= $2")
+            .bind(token_hash)
+            .bind(now.timestamp_millis())
+            .execute()
+            .await
+            .map(|_| ())?;
         Ok(())
     }
 
@@ -381,16 +375,15 @@ impl Tx {
         previous_valid_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let id = merchant.to_string();
-        let current: Option<String> = on_tx!(self, conn => sqlx::query_scalar(
-            "SELECT client_secret FROM merchants WHERE id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(conn)
-        .await)?;
+        let current: Option<String> = self
+            .query("SELECT client_secret FROM merchants WHERE id = $1")
+            .bind(&id)
+            .scalar_optional()
+            .await?;
         let Some(current) = current else {
             return Ok(false);
         };
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO previous_client_secrets (merchant_id, client_secret, valid_until)
              VALUES ($1, $2, $3)
              ON CONFLICT (merchant_id) DO UPDATE
@@ -399,15 +392,15 @@ impl Tx {
         .bind(&id)
         .bind(&current)
         .bind(previous_valid_until.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
-        on_tx!(self, conn => sqlx::query("UPDATE merchants SET client_secret = $2 WHERE id = $1")
+        .map(|_| ())?;
+        self.query("UPDATE merchants SET client_secret = $2 WHERE id = $1")
             .bind(&id)
             .bind(secret.expose())
-            .execute(conn)
+            .execute()
             .await
-            .map(|_| ()))?;
+            .map(|_| ())?;
         Ok(true)
     }
 
@@ -417,14 +410,12 @@ impl Tx {
         merchant: &MerchantId,
         key: &PublicKey,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE merchants SET public_key_pem = $2 WHERE id = $1",
-        )
-        .bind(merchant.to_string())
-        .bind(key.to_pem())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let n = self
+            .query("UPDATE merchants SET public_key_pem = $2 WHERE id = $1")
+            .bind(merchant.to_string())
+            .bind(key.to_pem())
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
@@ -436,19 +427,19 @@ impl Tx {
         notify_url: Option<&NotifyUrl>,
         urls: &MerchantUrls,
     ) -> Result<bool, StoreError> {
-        let n = on_tx!(self, conn => sqlx::query(
-            "UPDATE merchants SET notify_url = $2, doku_notify_url = $3, dana_notify_url = $4,
+        let n = self
+            .query(
+                "UPDATE merchants SET notify_url = $2, doku_notify_url = $3, dana_notify_url = $4,
                                   return_url = $5
              WHERE id = $1",
-        )
-        .bind(merchant.to_string())
-        .bind(notify_url.map(NotifyUrl::as_str))
-        .bind(urls.doku_notify.as_ref().map(NotifyUrl::as_str))
-        .bind(urls.dana_notify.as_ref().map(NotifyUrl::as_str))
-        .bind(urls.return_url.as_ref().map(NotifyUrl::as_str))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(merchant.to_string())
+            .bind(notify_url.map(NotifyUrl::as_str))
+            .bind(urls.doku_notify.as_ref().map(NotifyUrl::as_str))
+            .bind(urls.dana_notify.as_ref().map(NotifyUrl::as_str))
+            .bind(urls.return_url.as_ref().map(NotifyUrl::as_str))
+            .execute()
+            .await?;
         Ok(n == 1)
     }
 
@@ -462,11 +453,12 @@ impl Tx {
             "SELECT {} FROM events WHERE id = $1 AND merchant_id = $2",
             super::outbox::COLUMNS
         );
-        let row: Option<super::outbox::EventRow> = on_tx!(self, conn => sqlx::query_as(&sql)
+        let row: Option<super::outbox::EventRow> = self
+            .query(&sql)
             .bind(id.to_string())
             .bind(merchant.to_string())
-            .fetch_optional(conn)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Event::try_from).transpose()
     }
 }

@@ -2,13 +2,13 @@
 
 use super::intents::{fetch_page, into_page, page_clause};
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::{MerchantId, PaymentId};
 use crate::intent::{Cursor, ListPage, PageRequest};
 use crate::payment::Face;
 use crate::payment::Refund;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     payment_id: String,
@@ -55,7 +55,7 @@ impl Tx {
         r: &Refund,
         fingerprint: &str,
     ) -> Result<Option<(Refund, String)>, StoreError> {
-        let result = on_tx!(self, conn => sqlx::query(
+        let result = self.query(
             "INSERT INTO refunds (id, payment_id, merchant_id, partner_refund_no, amount, reason,
                                   fingerprint, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -69,20 +69,20 @@ impl Tx {
         .bind(r.reason.as_deref())
         .bind(fingerprint)
         .bind(r.created_at.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .execute()
+        .await?;
         match result {
             1 => Ok(None),
             _ => {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM refunds WHERE merchant_id = $1 AND partner_refund_no = $2"
                 );
-                let row: Row = on_tx!(self, conn => sqlx::query_as(&sql)
+                let row: Row = self
+                    .query(&sql)
                     .bind(r.merchant_id.to_string())
                     .bind(&r.partner_refund_no)
-                    .fetch_one(conn)
-                    .await)?;
+                    .fetch_one()
+                    .await?;
                 row.into_refund().map(Some)
             }
         }

@@ -1,7 +1,10 @@
 //! Opening the SQLite store: one file, WAL, fsync'd commits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -42,6 +45,9 @@ impl SqliteOptions {
     }
 }
 
+/// How long a connection waits for another one's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
     let synchronous = if options.durable {
         SqliteSynchronous::Full
@@ -54,7 +60,7 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5))
+        .busy_timeout(BUSY_TIMEOUT)
         // Savepoint journals (one per command of a batch) stay in memory instead of temporary
         // files; they only serve rollbacks inside a transaction, never durability.
         .pragma("temp_store", "MEMORY");
@@ -74,5 +80,57 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
         .test_before_acquire(false)
         .connect_with(connect.read_only(true))
         .await?;
-    Ok(Store::Sqlite { writer, readers })
+    let write_path = open_write_path(&options)?;
+    tokio::spawn(checkpoints(writer.clone()));
+    Ok(Store::Sqlite {
+        write_path: Arc::new(Mutex::new(write_path)),
+        writer,
+        readers,
+    })
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Checkpoints the WAL in the background, on the sqlx writer's connection and thread, until
+/// the store closes. The write path does not checkpoint itself (`wal_autocheckpoint = 0`): a
+/// checkpoint copies and fsyncs up to thousands of pages, a stall of tens of milliseconds for
+/// every payment waiting behind that commit. A passive checkpoint takes no write lock, so
+/// commits go on meanwhile; durability is unchanged (each commit fsyncs the WAL).
+async fn checkpoints(writer: sqlx::SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if writer.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&writer)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        }
+    }
+}
+
+/// Statements kept prepared on the write path: every statement of every command fits.
+const PREPARED_STATEMENTS: usize = 256;
+
+/// The write path's connection, with the same settings as the sqlx ones: WAL (already set on
+/// the file by the sqlx writer), fsync on every commit unless opted out, foreign keys on.
+fn open_write_path(options: &SqliteOptions) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(&options.path)?;
+    let synchronous = if options.durable { "FULL" } else { "NORMAL" };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {synchronous};
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA wal_autocheckpoint = 0;"
+    ))?;
+    // The sqlx writer may hold the lock for a migration or a one-off write: wait for it.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
+    Ok(conn)
 }

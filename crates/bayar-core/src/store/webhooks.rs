@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader, on_tx};
+use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::MerchantId;
 use crate::secret::Secret;
 use crate::webhook::WebhookEndpoint;
@@ -47,7 +47,7 @@ impl Tx {
         e: &WebhookEndpoint,
     ) -> Result<(), StoreError> {
         let events = serde_json::to_string(&e.enabled_events).map_err(corrupt)?;
-        on_tx!(self, conn => sqlx::query(
+        self.query(
             "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, enabled_events, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -57,9 +57,9 @@ impl Tx {
         .bind(e.secret.expose())
         .bind(events)
         .bind(e.created_at.timestamp_millis())
-        .execute(conn)
+        .execute()
         .await
-        .map(|_| ()))?;
+        .map(|_| ())?;
         Ok(())
     }
 
@@ -70,16 +70,16 @@ impl Tx {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let deleted = on_tx!(self, conn => sqlx::query(
-            "UPDATE webhook_endpoints SET deleted_at = $3
+        let deleted = self
+            .query(
+                "UPDATE webhook_endpoints SET deleted_at = $3
              WHERE id = $1 AND merchant_id = $2 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .bind(merchant.to_string())
-        .bind(now.timestamp_millis())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+            )
+            .bind(id)
+            .bind(merchant.to_string())
+            .bind(now.timestamp_millis())
+            .execute()
+            .await?;
         Ok(deleted == 1)
     }
 }

@@ -1,0 +1,277 @@
+//! [`Query`]: one statement inside a [`Tx`], bound and run on whichever engine the
+//! transaction is on.
+//!
+//! The SQL is written once with `$1`, `$2`, ... placeholders. PostgreSQL takes them as they
+//! are; SQLite sees `$1` as a parameter *named* `$1`, so each of its parameters is bound by the
+//! number in its name, not by position (a statement may use `$13` before `$6`). Rows decode
+//! through sqlx's `FromRow` on PostgreSQL and through serde (the same column names) on SQLite.
+
+use serde::de::DeserializeOwned;
+use sqlx::Arguments;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{Decode, FromRow, Postgres, Type};
+
+use super::StoreError;
+use super::tx::Tx;
+
+/// A value bound to a parameter. Typed even when NULL: PostgreSQL types every parameter.
+#[derive(Clone, Debug)]
+pub(crate) enum Arg {
+    /// An integer (money in minor units, times in milliseconds, counts).
+    Int(Option<i64>),
+    /// Text (ids, references, JSON).
+    Text(Option<String>),
+    /// A boolean.
+    Bool(Option<bool>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(Some(v))
+    }
+}
+
+impl From<Option<bool>> for Arg {
+    fn from(v: Option<bool>) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(v) => v.to_sql(),
+            Arg::Text(v) => v.to_sql(),
+            Arg::Bool(v) => v.to_sql(),
+        }
+    }
+}
+
+/// A row type a [`Query`] can decode on both engines.
+pub(crate) trait TxRow:
+    for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin
+{
+}
+
+impl<T> TxRow for T where T: for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin {}
+
+/// A single-column value a [`Query`] can decode on both engines.
+pub(crate) trait TxScalar:
+    Type<Postgres> + for<'r> Decode<'r, Postgres> + rusqlite::types::FromSql + Send + Unpin
+{
+}
+
+impl<T> TxScalar for T where
+    T: Type<Postgres> + for<'r> Decode<'r, Postgres> + rusqlite::types::FromSql + Send + Unpin
+{
+}
+
+/// A statement with its parameters, run inside `tx` by one of the consuming methods.
+pub(crate) struct Query<'t, 'q> {
+    tx: &'t mut Tx,
+    sql: &'q str,
+    args: Vec<Arg>,
+}
+
+impl<'t, 'q> Query<'t, 'q> {
+    pub(super) fn new(tx: &'t mut Tx, sql: &'q str) -> Self {
+        Self {
+            tx,
+            sql,
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds the next parameter (`$1` first).
+    pub(crate) fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Runs the statement; returns how many rows it changed.
+    pub(crate) async fn execute(self) -> Result<u64, StoreError> {
+        match self.tx {
+            Tx::Sqlite(t) => {
+                let changed = prepare(t.conn(), self.sql, &self.args)?.raw_execute()?;
+                Ok(changed as u64)
+            }
+            Tx::Postgres(t) => Ok(sqlx::query_with(self.sql, pg_args(self.args)?)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+        }
+    }
+
+    /// Every row.
+    pub(crate) async fn fetch_all<R: TxRow>(self) -> Result<Vec<R>, StoreError> {
+        match self.tx {
+            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args, decode_row),
+            Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
+                .fetch_all(&mut **t)
+                .await?),
+        }
+    }
+
+    /// The first row, if any.
+    pub(crate) async fn fetch_optional<R: TxRow>(self) -> Result<Option<R>, StoreError> {
+        match self.tx {
+            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args, decode_row),
+            Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
+                .fetch_optional(&mut **t)
+                .await?),
+        }
+    }
+
+    /// The first row; a missing row is an error.
+    pub(crate) async fn fetch_one<R: TxRow>(self) -> Result<R, StoreError> {
+        self.fetch_optional().await?.ok_or(no_row())
+    }
+
+    /// The first column of every row.
+    pub(crate) async fn scalar_all<T: TxScalar>(self) -> Result<Vec<T>, StoreError> {
+        match self.tx {
+            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args, decode_scalar),
+            Tx::Postgres(t) => Ok(sqlx::query_scalar_with(self.sql, pg_args(self.args)?)
+                .fetch_all(&mut **t)
+                .await?),
+        }
+    }
+
+    /// The first column of the first row, if any.
+    pub(crate) async fn scalar_optional<T: TxScalar>(self) -> Result<Option<T>, StoreError> {
+        match self.tx {
+            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args, decode_scalar),
+            Tx::Postgres(t) => Ok(sqlx::query_scalar_with(self.sql, pg_args(self.args)?)
+                .fetch_optional(&mut **t)
+                .await?),
+        }
+    }
+
+    /// The first column of the first row; a missing row is an error.
+    pub(crate) async fn scalar_one<T: TxScalar>(self) -> Result<T, StoreError> {
+        self.scalar_optional().await?.ok_or(no_row())
+    }
+}
+
+/// What `fetch_one` of sqlx answers for no row, on both engines alike.
+fn no_row() -> StoreError {
+    StoreError::Database(sqlx::Error::RowNotFound)
+}
+
+fn pg_args(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
+    let mut out = PgArguments::default();
+    for arg in args {
+        match arg {
+            Arg::Int(v) => out.add(v),
+            Arg::Text(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(out)
+}
+
+/// The statement from the connection's cache, its `$N` parameters bound to `args[N - 1]`.
+fn prepare<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+    args: &[Arg],
+) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for index in 1..=stmt.parameter_count() {
+        let number = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok());
+        let arg = number
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| args.get(n))
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
+        stmt.raw_bind_parameter(index, arg)?;
+    }
+    Ok(stmt)
+}
+
+fn sqlite_rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg],
+    decode: fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = prepare(conn, sql, args)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+fn sqlite_first<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg],
+    decode: fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = prepare(conn, sql, args)?;
+    let mut rows = stmt.raw_query();
+    // A write with RETURNING has made all its changes by its first step (SQLite buffers the
+    // returned rows), so the rest need not be stepped through.
+    rows.next()?.map(decode).transpose()
+}
+
+fn decode_row<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreError> {
+    serde_rusqlite::from_row(row).map_err(|e| match e {
+        serde_rusqlite::Error::Rusqlite(e) => StoreError::Sqlite(e),
+        other => StoreError::Corrupt {
+            table: "a query's result",
+            reason: other.to_string(),
+        },
+    })
+}
+
+fn decode_scalar<T: rusqlite::types::FromSql>(row: &rusqlite::Row<'_>) -> Result<T, StoreError> {
+    Ok(row.get(0)?)
+}
