@@ -8,8 +8,8 @@
 
 use serde::de::DeserializeOwned;
 use sqlx::Arguments;
+use sqlx::FromRow;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Decode, FromRow, Postgres, Type};
 
 use super::StoreError;
 use super::tx::Tx;
@@ -89,24 +89,13 @@ impl rusqlite::ToSql for Arg {
     }
 }
 
-/// A row type a [`Query`] can decode on both engines.
+/// A row type a [`Query`] can decode on both engines (a one-field tuple for a single column).
 pub(crate) trait TxRow:
     for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin
 {
 }
 
 impl<T> TxRow for T where T: for<'r> FromRow<'r, PgRow> + DeserializeOwned + Send + Unpin {}
-
-/// A single-column value a [`Query`] can decode on both engines.
-pub(crate) trait TxScalar:
-    Type<Postgres> + for<'r> Decode<'r, Postgres> + rusqlite::types::FromSql + Send + Unpin
-{
-}
-
-impl<T> TxScalar for T where
-    T: Type<Postgres> + for<'r> Decode<'r, Postgres> + rusqlite::types::FromSql + Send + Unpin
-{
-}
 
 /// A statement with its parameters, run inside `tx` by one of the consuming methods.
 pub(crate) struct Query<'t, 'q> {
@@ -147,7 +136,7 @@ impl<'t, 'q> Query<'t, 'q> {
     /// Every row.
     pub(crate) async fn fetch_all<R: TxRow>(self) -> Result<Vec<R>, StoreError> {
         match self.tx {
-            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args, decode_row),
+            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args),
             Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
                 .fetch_all(&mut **t)
                 .await?),
@@ -157,7 +146,7 @@ impl<'t, 'q> Query<'t, 'q> {
     /// The first row, if any.
     pub(crate) async fn fetch_optional<R: TxRow>(self) -> Result<Option<R>, StoreError> {
         match self.tx {
-            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args, decode_row),
+            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args),
             Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
                 .fetch_optional(&mut **t)
                 .await?),
@@ -170,27 +159,28 @@ impl<'t, 'q> Query<'t, 'q> {
     }
 
     /// The first column of every row.
-    pub(crate) async fn scalar_all<T: TxScalar>(self) -> Result<Vec<T>, StoreError> {
-        match self.tx {
-            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args, decode_scalar),
-            Tx::Postgres(t) => Ok(sqlx::query_scalar_with(self.sql, pg_args(self.args)?)
-                .fetch_all(&mut **t)
-                .await?),
-        }
+    pub(crate) async fn scalar_all<T>(self) -> Result<Vec<T>, StoreError>
+    where
+        (T,): TxRow,
+    {
+        let rows: Vec<(T,)> = self.fetch_all().await?;
+        Ok(rows.into_iter().map(|(value,)| value).collect())
     }
 
     /// The first column of the first row, if any.
-    pub(crate) async fn scalar_optional<T: TxScalar>(self) -> Result<Option<T>, StoreError> {
-        match self.tx {
-            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args, decode_scalar),
-            Tx::Postgres(t) => Ok(sqlx::query_scalar_with(self.sql, pg_args(self.args)?)
-                .fetch_optional(&mut **t)
-                .await?),
-        }
+    pub(crate) async fn scalar_optional<T>(self) -> Result<Option<T>, StoreError>
+    where
+        (T,): TxRow,
+    {
+        let row: Option<(T,)> = self.fetch_optional().await?;
+        Ok(row.map(|(value,)| value))
     }
 
     /// The first column of the first row; a missing row is an error.
-    pub(crate) async fn scalar_one<T: TxScalar>(self) -> Result<T, StoreError> {
+    pub(crate) async fn scalar_one<T>(self) -> Result<T, StoreError>
+    where
+        (T,): TxRow,
+    {
         self.scalar_optional().await?.ok_or(no_row())
     }
 }
@@ -234,12 +224,11 @@ fn prepare<'c>(
     Ok(stmt)
 }
 
-fn sqlite_rows<T>(
+fn sqlite_rows<R: DeserializeOwned>(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Arg],
-    decode: fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
+) -> Result<Vec<R>, StoreError> {
     let mut stmt = prepare(conn, sql, args)?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
@@ -249,12 +238,11 @@ fn sqlite_rows<T>(
     Ok(out)
 }
 
-fn sqlite_first<T>(
+fn sqlite_first<R: DeserializeOwned>(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Arg],
-    decode: fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
+) -> Result<Option<R>, StoreError> {
     let mut stmt = prepare(conn, sql, args)?;
     let mut rows = stmt.raw_query();
     // A write with RETURNING has made all its changes by its first step (SQLite buffers the
@@ -262,7 +250,7 @@ fn sqlite_first<T>(
     rows.next()?.map(decode).transpose()
 }
 
-fn decode_row<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreError> {
+fn decode<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreError> {
     serde_rusqlite::from_row(row).map_err(|e| match e {
         serde_rusqlite::Error::Rusqlite(e) => StoreError::Sqlite(e),
         other => StoreError::Corrupt {
@@ -270,8 +258,4 @@ fn decode_row<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreEr
             reason: other.to_string(),
         },
     })
-}
-
-fn decode_scalar<T: rusqlite::types::FromSql>(row: &rusqlite::Row<'_>) -> Result<T, StoreError> {
-    Ok(row.get(0)?)
 }
