@@ -45,10 +45,6 @@ impl SqliteOptions {
     }
 }
 
-/// How much of the database file each connection maps into memory (a ceiling, not an
-/// allocation: the kernel's page cache backs it).
-const MMAP_SIZE: u64 = 1 << 30;
-
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -67,11 +63,7 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
         .busy_timeout(BUSY_TIMEOUT)
         // Savepoint journals (one per command of a batch) stay in memory instead of temporary
         // files; they only serve rollbacks inside a transaction, never durability.
-        .pragma("temp_store", "MEMORY")
-        // Pages are read through a shared mapping instead of a copy per read: after every
-        // checkpoint a reader's page cache starts cold, and copying its pages back in was
-        // most of a read's cost under load.
-        .pragma("mmap_size", MMAP_SIZE.to_string());
+        .pragma("temp_store", "MEMORY");
     // SQLite admits one writer at a time; a single writer connection queues writes in the
     // process instead of bouncing them off SQLITE_BUSY.
     // An in-process connection cannot go stale: no ping (a round trip to its thread) on
@@ -136,8 +128,7 @@ fn open_write_path(options: &SqliteOptions) -> Result<rusqlite::Connection, Stor
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {synchronous};
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = {MMAP_SIZE};"
+         PRAGMA temp_store = MEMORY;"
     ))?;
     // The sqlx writer may hold the lock for a migration or a one-off write: wait for it.
     conn.busy_timeout(BUSY_TIMEOUT)?;
