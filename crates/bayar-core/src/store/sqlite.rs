@@ -64,8 +64,9 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
         // Savepoint journals (one per command of a batch) stay in memory instead of temporary
         // files; they only serve rollbacks inside a transaction, never durability.
         .pragma("temp_store", "MEMORY");
-    // SQLite admits one writer at a time; a single writer connection queues writes in the
-    // process instead of bouncing them off SQLITE_BUSY.
+    // SQLite admits one writer at a time. This sqlx connection writes only migrations and
+    // one-off rows outside the writer (gateway keys, tools); the write path has its own
+    // connection, and each waits out the other's rare overlap (busy timeout).
     // An in-process connection cannot go stale: no ping (a round trip to its thread) on
     // every acquire.
     let writer = SqlitePoolOptions::new()
