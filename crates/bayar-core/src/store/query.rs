@@ -259,3 +259,43 @@ fn decode<R: DeserializeOwned>(row: &rusqlite::Row<'_>) -> Result<R, StoreError>
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Tx;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn parameters_bind_by_their_number_and_rows_decode_on_every_engine() {
+        for t in testing::all().await {
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            // `$2` before `$1`, as the payment insert does with `$13` before `$6`.
+            let row: (i64, String, Option<String>) = tx
+                .query(
+                    "SELECT CAST($2 AS BIGINT) AS n, CAST($1 AS TEXT) AS s, CAST($3 AS TEXT) AS o",
+                )
+                .bind("first")
+                .bind(7i64)
+                .bind(None::<String>)
+                .fetch_one()
+                .await
+                .unwrap();
+            assert_eq!(row, (7, "first".to_string(), None), "{}", t.engine);
+            let none: Option<i64> = tx
+                .query("SELECT CAST($1 AS BIGINT) WHERE 1 = 0")
+                .bind(1i64)
+                .scalar_optional()
+                .await
+                .unwrap();
+            assert_eq!(none, None, "{}", t.engine);
+            // A placeholder with no value is an error, never a silent NULL.
+            let missing = tx
+                .query("SELECT CAST($2 AS BIGINT)")
+                .bind(1i64)
+                .scalar_one::<i64>()
+                .await;
+            assert!(missing.is_err(), "{}: $2 without a value", t.engine);
+            tx.rollback().await.unwrap();
+        }
+    }
+}
