@@ -92,8 +92,7 @@ impl Tx {
         .bind(&b.failed_url)
         .bind(b.created_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 

@@ -84,8 +84,7 @@ impl Tx {
         .bind(s.expires_at.timestamp_millis())
         .bind(s.created_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -98,8 +97,7 @@ impl Tx {
             .bind(s.id.to_string())
             .bind(s.stage.as_str())
             .execute()
-            .await
-            .map(|_| ())?;
+            .await?;
         Ok(())
     }
 

@@ -109,8 +109,7 @@ impl Tx {
             .bind(id.to_string())
             .bind(reason.as_str())
             .execute()
-            .await
-            .map(|_| ())?;
+            .await?;
         Ok(())
     }
 }

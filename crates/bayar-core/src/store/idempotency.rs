@@ -36,8 +36,7 @@ impl Tx {
         .bind(&key.key)
         .bind((now - KEEP_FOR).timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         let inserted = self.query(
             "INSERT INTO idempotency (merchant_id, scope, key, fingerprint, status, body, created_at)
              VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT DO NOTHING",
@@ -90,8 +89,7 @@ impl Tx {
         .bind(i64::from(response.status))
         .bind(&response.body)
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 }

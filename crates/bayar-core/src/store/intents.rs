@@ -134,8 +134,7 @@ impl Tx {
         .bind(now.timestamp_millis())
         .bind(&key.last4)
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -153,8 +152,7 @@ impl Tx {
         .bind(merchant.to_string())
         .bind(until.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -179,8 +177,7 @@ impl Tx {
         .bind(i.created_at.timestamp_millis())
         .bind(i.updated_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -199,8 +196,7 @@ impl Tx {
         .bind(i.return_url.as_deref())
         .bind(i.updated_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 

@@ -46,8 +46,7 @@ impl Tx {
         .bind(i64::from(code.no_negative()))
         .bind(now.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -123,8 +122,7 @@ impl Tx {
             self.query("DELETE FROM transfers WHERE id = $1")
                 .bind(id.as_str())
                 .execute()
-                .await
-                .map(|_| ())?;
+                .await?;
             return Err(refused.into());
         }
         self.insert_legs(id, new_legs).await?;

@@ -23,8 +23,7 @@ impl Tx {
         .bind(expires_at.timestamp_millis())
         .bind(now.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 

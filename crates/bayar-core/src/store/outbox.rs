@@ -152,8 +152,7 @@ impl Tx {
         .bind(event.payload.to_string())
         .bind(now)
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(id)
     }
 
@@ -181,8 +180,7 @@ impl Tx {
         .bind(event.public_id().to_string())
         .bind(endpoint)
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(id)
     }
 

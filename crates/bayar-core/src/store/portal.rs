@@ -305,8 +305,7 @@ impl Tx {
         .bind(max)
         .bind(lock_until.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -346,8 +345,7 @@ impl Tx {
         .bind(now.timestamp_millis())
         .bind(expires_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
@@ -361,8 +359,7 @@ impl Tx {
             .bind(token_hash)
             .bind(now.timestamp_millis())
             .execute()
-            .await
-            .map(|_| ())?;
+            .await?;
         Ok(())
     }
 
@@ -393,14 +390,12 @@ impl Tx {
         .bind(&current)
         .bind(previous_valid_until.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         self.query("UPDATE merchants SET client_secret = $2 WHERE id = $1")
             .bind(&id)
             .bind(secret.expose())
             .execute()
-            .await
-            .map(|_| ())?;
+            .await?;
         Ok(true)
     }
 

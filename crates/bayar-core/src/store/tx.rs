@@ -71,7 +71,9 @@ impl Tx {
     /// Commits: after this returns `Ok`, the changes are durable (fsync'd unless opted out).
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.conn.prepare_cached("COMMIT")?.raw_execute().map(|_| ())?,
+            Tx::Sqlite(t) => {
+                t.conn.prepare_cached("COMMIT")?.raw_execute()?;
+            }
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())

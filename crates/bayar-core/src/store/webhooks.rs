@@ -58,8 +58,7 @@ impl Tx {
         .bind(events)
         .bind(e.created_at.timestamp_millis())
         .execute()
-        .await
-        .map(|_| ())?;
+        .await?;
         Ok(())
     }
 
