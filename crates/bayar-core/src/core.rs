@@ -230,6 +230,19 @@ impl Core {
         Ok(found)
     }
 
+    /// The merchant with id `id`, if any (cached for a few seconds, like
+    /// [`Core::merchant_by_client_id`]).
+    pub async fn merchant_by_id(&self, id: &MerchantId) -> Result<Option<Merchant>, CoreError> {
+        if let Some(merchant) = self.inner.merchants.get_by_id(id) {
+            return Ok(Some(merchant));
+        }
+        let found = self.inner.store.merchant_by_id(id).await?;
+        if let Some(merchant) = &found {
+            self.inner.merchants.put(merchant);
+        }
+        Ok(found)
+    }
+
     /// Issues a B2B access token to `merchant`.
     pub fn issue_b2b_token(&self, merchant: &Merchant, now: DateTime<Utc>) -> IssuedToken {
         token::issue(

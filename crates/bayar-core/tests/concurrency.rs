@@ -203,3 +203,43 @@ async fn crossing_payments_all_complete_despite_lock_races() {
         f.assert_ledger_sound().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_direct_debit_sent_to_two_processes_at_once_charges_once() {
+    for t in testing::all().await {
+        let f = Fixture::new(t).await;
+        let bank = f.customer(Rail::Bank, "081300000009", "100000.00").await;
+        let cores = cores(&f).await;
+        // Each round, the same request goes out many times at once, over both processes on
+        // PostgreSQL: the direct debit checks the reference, charges, then inserts the payment,
+        // so a process that loses the race to the insert must undo its charge.
+        for round in 0..20 {
+            let reference = format!("INV-RACE-{round}");
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let core = cores[i % cores.len()].clone();
+                let command = DebitNow {
+                    payment: f.payment(&reference, Channel::AlloDirectDebit, "1000.00"),
+                    customer_id: bank.id,
+                };
+                tasks.push(tokio::spawn(async move { core.run(command).await }));
+            }
+            let mut ids = std::collections::BTreeSet::new();
+            let mut fresh = 0;
+            for task in tasks {
+                let outcome = task.await.unwrap().unwrap();
+                assert_eq!(outcome.payment.status, PaymentStatus::Succeeded);
+                ids.insert(outcome.payment.id);
+                fresh += usize::from(!outcome.replayed);
+            }
+            assert_eq!((ids.len(), fresh), (1, 1), "{}: round {round}", f.engine);
+        }
+        assert_eq!(
+            f.posted(&bank.account).await,
+            10_000_000 - 20 * 100_000,
+            "{}: charged once per reference",
+            f.engine
+        );
+        f.assert_ledger_sound().await;
+    }
+}

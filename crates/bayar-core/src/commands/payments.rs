@@ -16,7 +16,7 @@ use crate::ids::{CustomerId, MerchantId, PaymentId};
 use crate::ledger::{AccountId, Leg, Transfer, TransferId, TransferKind};
 use crate::outbox::EventKind;
 use crate::payment::{Channel, Face, FailureReason, PartnerReference, Payment, PaymentStatus};
-use crate::store::{Inserted, Transition, Tx};
+use crate::store::{Inserted, StoreError, Transition, Tx};
 use crate::writer::{Command, Context};
 
 /// A payment after a command, and whether the command only replayed an earlier request.
@@ -63,19 +63,19 @@ impl CreatePayment {
         ])
     }
 
-    /// Inserts the payment (or finds the earlier one with the same reference).
-    pub(super) async fn insert(
+    /// The new payment this request makes, in state `created` (amount checked against the
+    /// channel's limits).
+    fn new_payment(
         &self,
-        tx: &mut Tx,
         ctx: &Context,
         customer: Option<CustomerId>,
-    ) -> Result<PaymentOutcome, CoreError> {
+    ) -> Result<Payment, CoreError> {
         let (min, max) = self.channel.limits();
         if self.amount < min || self.amount > max {
             return Err(CoreError::AmountOutOfRange { min, max });
         }
         let now = ctx.now();
-        let payment = Payment {
+        Ok(Payment {
             id: PaymentId::created_at(now),
             merchant_id: self.merchant_id,
             partner_reference_no: self.partner_reference_no.as_str().to_string(),
@@ -97,20 +97,38 @@ impl CreatePayment {
             created_at: now,
             updated_at: now,
             paid_at: None,
-        };
+        })
+    }
+
+    /// Inserts the payment (or finds the earlier one with the same reference).
+    pub(super) async fn insert(
+        &self,
+        tx: &mut Tx,
+        ctx: &Context,
+        customer: Option<CustomerId>,
+    ) -> Result<PaymentOutcome, CoreError> {
+        let payment = self.new_payment(ctx, customer)?;
         let fingerprint = self.fingerprint(customer.as_ref());
         match tx.insert_payment(&payment, &fingerprint).await? {
             Inserted::New => Ok(PaymentOutcome {
                 payment,
                 replayed: false,
             }),
-            Inserted::Existing(existing, theirs) if theirs == fingerprint => Ok(PaymentOutcome {
-                payment: *existing,
-                replayed: true,
-            }),
-            Inserted::Existing(..) => Err(CoreError::InconsistentRequest),
+            Inserted::Existing(existing, theirs) => replay(*existing, &theirs, &fingerprint),
         }
     }
+}
+
+/// The answer to a request whose reference already holds `existing`: the same payment again
+/// when the request is the same (by fingerprint), a refusal when it differs.
+fn replay(existing: Payment, theirs: &str, fingerprint: &str) -> Result<PaymentOutcome, CoreError> {
+    if theirs != fingerprint {
+        return Err(CoreError::InconsistentRequest);
+    }
+    Ok(PaymentOutcome {
+        payment: existing,
+        replayed: true,
+    })
 }
 
 impl Command for CreatePayment {
@@ -145,15 +163,38 @@ impl Command for DebitNow {
         ctx: &'t Context,
     ) -> BoxFuture<'t, Result<PaymentOutcome, CoreError>> {
         Box::pin(async move {
-            let created = self.payment.insert(tx, ctx, Some(self.customer_id)).await?;
-            if created.replayed {
-                return Ok(created);
+            let request = &self.payment;
+            let customer = Some(self.customer_id);
+            let fingerprint = request.fingerprint(customer.as_ref());
+            // A repeated request answers with the payment it made; money moves once.
+            let reference = request.partner_reference_no.as_str();
+            if let Some((existing, theirs)) = tx
+                .payment_by_reference(&request.merchant_id, reference)
+                .await?
+            {
+                return replay(existing, &theirs, &fingerprint);
             }
-            let payment = created.payment;
-            let payment = match charge(tx, ctx, &payment, &self.customer_id, Charge::Post).await? {
-                Ok(()) => succeed(tx, ctx, &payment, PaymentStatus::Created).await?,
-                Err(reason) => fail(tx, ctx, &payment, PaymentStatus::Created, reason).await?,
+            // Charged before the row is written, so the row goes in once, already final: no
+            // second write of the row and its indexes for the state change.
+            let mut payment = request.new_payment(ctx, customer)?;
+            let kind = match charge(tx, ctx, &payment, &self.customer_id, Charge::Post).await? {
+                Ok(()) => {
+                    payment.status = PaymentStatus::Succeeded;
+                    payment.paid_at = Some(payment.created_at);
+                    EventKind::PaymentSucceeded
+                }
+                Err(reason) => {
+                    payment.status = PaymentStatus::Failed;
+                    payment.failure = Some(reason);
+                    EventKind::PaymentFailed
+                }
             };
+            if let Inserted::Existing(..) = tx.insert_payment(&payment, &fingerprint).await? {
+                // Another bayar process on the same database took the reference since the
+                // check: undo this charge and run again, which answers with theirs.
+                return Err(StoreError::Contended.into());
+            }
+            payment_event(tx, kind, &payment, payment.created_at).await?;
             Ok(PaymentOutcome {
                 payment,
                 replayed: false,

@@ -174,10 +174,11 @@ impl Store {
     /// A binding by id.
     pub async fn binding(&self, id: &BindingId) -> Result<Option<Binding>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM bindings b WHERE b.id = $1");
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .lookup(&sql)
             .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Binding::try_from).transpose()
     }
 
@@ -220,11 +221,12 @@ impl Store {
             "SELECT {COLUMNS} FROM bindings b
              WHERE b.merchant_id = $1 AND b.customer_id = $2 AND b.status = 'active'"
         );
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .lookup(&sql)
             .bind(merchant.to_string())
             .bind(customer.to_string())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Binding::try_from).transpose()
     }
 }

@@ -8,7 +8,7 @@ use crate::ids::MerchantId;
 use crate::merchant::{ClientId, Merchant, MerchantName, MerchantUrls, NotifyUrl};
 use crate::secret::Secret;
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct Row {
     id: String,
     name: String,
@@ -96,20 +96,22 @@ impl Store {
         client_id: &ClientId,
     ) -> Result<Option<Merchant>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM merchants WHERE client_id = $1");
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .lookup(&sql)
             .bind(client_id.as_str())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Merchant::try_from).transpose()
     }
 
     /// The merchant with id `id`, if any.
     pub async fn merchant_by_id(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id = $1");
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .lookup(&sql)
             .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional()
+            .await?;
         row.map(Merchant::try_from).transpose()
     }
 

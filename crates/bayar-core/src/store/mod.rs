@@ -2,13 +2,15 @@
 //!
 //! One [`Store`] over two engines:
 //! - SQLite (default): one file, WAL, `synchronous=FULL`; the write path's transactions run
-//!   on one rusqlite connection (SQLite allows one writer anyway) on the writer's own thread,
-//!   and a pool of sqlx readers never waits behind it;
+//!   on one rusqlite connection (SQLite allows one writer anyway) on the writer's own thread;
+//!   readers never wait behind it: point lookups on read-only rusqlite connections, inline,
+//!   scans on a pool of sqlx readers;
 //! - PostgreSQL: a sqlx pool, `synchronous_commit=on`.
 //!
 //! The SQL is written once in a portable dialect (`$1` placeholders work on both). Inside a
-//! write transaction it runs through [`Tx::query`]; outside, [`on_writer!`] and
-//! [`on_reader!`] pick the sqlx pool. Migrations in `migrations/` are applied when the store
+//! write transaction it runs through [`Tx::query`]; a short indexed read on a request's way
+//! in through [`Store::lookup`]; anything else through the sqlx pool [`on_writer!`] or
+//! [`on_reader!`] picks. Migrations in `migrations/` are applied when the store
 //! opens.
 
 mod bindings;
@@ -20,6 +22,7 @@ mod gateway;
 mod idempotency;
 mod intents;
 mod ledger;
+mod lookup;
 mod merchants;
 mod one_time_tokens;
 mod outbox;
@@ -37,6 +40,7 @@ use thiserror::Error;
 pub(crate) use bindings::BindingChange;
 pub(crate) use idempotency::Claimed;
 pub use ledger::Applied;
+pub use lookup::ReadPath;
 pub(crate) use payments::{Inserted, Transition};
 pub(crate) use portal::StoredUser;
 pub use portal::{DailyVolume, LedgerLine};
@@ -65,6 +69,10 @@ pub enum StoreError {
     /// The batch holding this command failed to commit; nothing of it was written.
     #[error("the batch failed: {0}")]
     Batch(std::sync::Arc<StoreError>),
+    /// Another transaction took a unique key (a merchant's reference) after this one checked
+    /// it was free; the command runs again once that transaction has committed.
+    #[error("a concurrent transaction took the same key first")]
+    Contended,
     /// The writer is no longer running (the process is shutting down).
     #[error("the writer has stopped")]
     WriterStopped,
@@ -87,8 +95,10 @@ pub enum Store {
         write_path: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
         /// A sqlx connection for migrations and one-off writes outside transactions.
         writer: sqlx::SqlitePool,
-        /// Read-only connections.
+        /// Read-only connections for scans and reports.
         readers: sqlx::SqlitePool,
+        /// Read-only connections for short lookups, run inline ([`Store::lookup`]).
+        read_path: std::sync::Arc<ReadPath>,
     },
     /// A PostgreSQL database shared by every bayar process.
     Postgres(sqlx::PgPool),
@@ -168,10 +178,14 @@ impl Store {
     pub async fn close(&self) {
         match self {
             Store::Sqlite {
-                writer, readers, ..
+                writer,
+                readers,
+                read_path,
+                ..
             } => {
                 writer.close().await;
                 readers.close().await;
+                read_path.close();
             }
             Store::Postgres(pool) => pool.close().await,
         }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::{Store, StoreError, Tx, on_reader};
+use super::{Store, StoreError, Tx};
 use crate::ids::{CustomerId, MerchantId, PaymentId};
 use crate::payment::{FailureReason, Payment, PaymentStatus, RefundPolicy};
 
@@ -132,8 +132,8 @@ impl Tx {
                 face, amount, fee, refunded, refund_count, status, customer_id, title,
                 return_url, notify_url, pin_failures, valid_until, failure, fingerprint,
                 created_at, updated_at, paid_at)
-             VALUES ($1, $2, $3, $4, $5, $13, $6, $7, 0, 0, $8, $9, $14, $15, $16, 0, $10, NULL,
-                     $11, $12, $12, NULL)
+             VALUES ($1, $2, $3, $4, $5, $13, $6, $7, 0, 0, $8, $9, $14, $15, $16, 0, $10, $17,
+                     $11, $12, $12, $18)
              ON CONFLICT DO NOTHING",
             )
             .bind(p.id.to_string())
@@ -152,6 +152,8 @@ impl Tx {
             .bind(p.title.as_deref())
             .bind(p.return_url.as_deref())
             .bind(p.notify_url.as_deref())
+            .bind(p.failure.map(FailureReason::as_str))
+            .bind(p.paid_at.map(|t| t.timestamp_millis()))
             .execute()
             .await?;
         match result {
@@ -177,7 +179,9 @@ impl Tx {
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
-    async fn payment_by_reference(
+    /// The payment holding the merchant's reference and its request fingerprint, read inside
+    /// the transaction.
+    pub(crate) async fn payment_by_reference(
         &mut self,
         merchant: &MerchantId,
         partner_reference_no: &str,
@@ -325,23 +329,22 @@ impl Store {
             (None, None) => return Ok(None),
         };
         let sql = format!("SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND {condition}");
-        let row: Option<Row> = on_reader!(self, pool => {
-            let mut query = sqlx::query_as(&sql).bind(merchant.to_string());
-            for key in &keys {
-                query = query.bind(*key);
-            }
-            query.fetch_optional(pool).await
-        })?;
+        let mut lookup = self.lookup(&sql).bind(merchant.to_string());
+        for key in keys {
+            lookup = lookup.bind(key);
+        }
+        let row: Option<Row> = lookup.fetch_optional().await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
     /// A payment by bayar id.
     pub async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
-        let row: Option<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
+        let row: Option<Row> = self
+            .lookup(&sql)
             .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional()
+            .await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 }

@@ -190,7 +190,7 @@ fn no_row() -> StoreError {
     StoreError::Database(sqlx::Error::RowNotFound)
 }
 
-fn pg_args(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
+pub(super) fn pg_args(args: Vec<Arg>) -> Result<PgArguments, StoreError> {
     let mut out = PgArguments::default();
     for arg in args {
         match arg {
@@ -238,7 +238,7 @@ fn sqlite_rows<R: DeserializeOwned>(
     Ok(out)
 }
 
-fn sqlite_first<R: DeserializeOwned>(
+pub(super) fn sqlite_first<R: DeserializeOwned>(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Arg],

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{MIGRATOR, Store, StoreError};
+use super::{MIGRATOR, ReadPath, Store, StoreError};
 
 /// How to open an SQLite store.
 #[derive(Clone, Debug)]
@@ -87,6 +87,7 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
         write_path: Arc::new(Mutex::new(write_path)),
         writer,
         readers,
+        read_path: Arc::new(ReadPath::new(&options.path)),
     })
 }
 

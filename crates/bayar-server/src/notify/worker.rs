@@ -279,7 +279,7 @@ struct Answer {
 async fn deliver(shared: Arc<Shared>, event: Event) {
     let config = &shared.config;
     let number = event.attempts.saturating_add(1);
-    let merchant = match shared.core.store().merchant_by_id(&event.merchant_id).await {
+    let merchant = match shared.core.merchant_by_id(&event.merchant_id).await {
         Ok(merchant) => merchant,
         Err(e) => {
             // Nothing was attempted; the lease runs out and the event is tried again.
