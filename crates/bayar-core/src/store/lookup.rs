@@ -105,3 +105,42 @@ impl Lookup<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Tx;
+    use crate::testing;
+
+    async fn write(store: &crate::store::Store, sql: &str) {
+        let mut tx = Tx::begin(store).await.unwrap();
+        tx.execute_script(sql).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lookup_sees_every_commit_before_it_even_on_a_reused_connection() {
+        for t in testing::all().await {
+            let store = &t.store;
+            write(
+                store,
+                "CREATE TABLE lookup_probe (k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
+            )
+            .await;
+            let read = || async {
+                store
+                    .lookup("SELECT v FROM lookup_probe WHERE k = $1")
+                    .bind("a")
+                    .fetch_optional::<(i64,)>()
+                    .await
+                    .unwrap()
+                    .map(|(v,)| v)
+            };
+            assert_eq!(read().await, None, "{}", t.engine);
+            write(store, "INSERT INTO lookup_probe (k, v) VALUES ('a', 1)").await;
+            assert_eq!(read().await, Some(1), "{}", t.engine);
+            // The same idle connection again: it must not keep a snapshot from its last read.
+            write(store, "UPDATE lookup_probe SET v = 2 WHERE k = 'a'").await;
+            assert_eq!(read().await, Some(2), "{}", t.engine);
+        }
+    }
+}
