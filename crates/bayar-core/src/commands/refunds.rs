@@ -81,22 +81,18 @@ impl Command for RefundPayment {
                 };
             }
             let policy = payment.channel.refund_policy();
-            if !tx
+            let Some(payment) = tx
                 .add_refund_to_payment(&payment.id, self.amount.minor(), policy, now)
                 .await?
-            {
+            else {
                 // Re-read: a concurrent refund may have changed the payment since we looked.
                 let current = tx
                     .payment(&payment.id)
                     .await?
                     .ok_or(CoreError::PaymentNotFound)?;
                 return Err(refusal(&current, policy));
-            }
+            };
             let customer = payment.customer_id.ok_or(CoreError::PaymentNotFound)?;
-            let payment = tx
-                .payment(&payment.id)
-                .await?
-                .ok_or(CoreError::PaymentNotFound)?;
             let fee_back = fee_share(&payment, self.amount);
             let customer_account = AccountId::customer(&customer);
             let transfer = Transfer::posted(

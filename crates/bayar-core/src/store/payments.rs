@@ -248,32 +248,35 @@ impl Tx {
     }
 
     /// Adds a refund of `amount` to a succeeded payment, atomically enforcing the refundable
-    /// amount and the channel's refund count; false when either would be broken.
+    /// amount and the channel's refund count, and returns the payment as it now is; `None`
+    /// when either rule would be broken.
     pub(crate) async fn add_refund_to_payment(
         &mut self,
         id: &PaymentId,
         amount: i64,
         policy: RefundPolicy,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Payment>, StoreError> {
         let max_before: i64 = match policy {
             RefundPolicy::One => 0,
             RefundPolicy::Many => i64::MAX,
         };
-        let n = self
-            .query(
-                "UPDATE payments
+        let sql = format!(
+            "UPDATE payments
              SET refunded = refunded + $2, refund_count = refund_count + 1, updated_at = $4
              WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount
-               AND refund_count <= $3",
-            )
+               AND refund_count <= $3
+             RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = self
+            .query(&sql)
             .bind(id.to_string())
             .bind(amount)
             .bind(max_before)
             .bind(now.timestamp_millis())
-            .execute()
+            .fetch_optional()
             .await?;
-        Ok(n == 1)
+        Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
     }
 
     /// Counts a wrong PIN typed for a payment; returns the count after it.
