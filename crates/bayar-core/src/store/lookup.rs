@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use rusqlite::OpenFlags;
 
 use super::query::{Arg, TxRow, sqlite_first};
+use super::sqlite::BUSY_TIMEOUT;
 use super::{Store, StoreError};
 
 /// Read-only SQLite connections for [`Lookup`]s, opened on first need and kept for reuse. A
@@ -60,6 +61,8 @@ impl ReadPath {
     fn open(&self) -> Result<rusqlite::Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
+        // A reader waits only in SQLite's rare moments of WAL recovery; as the sqlx readers do.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
         Ok(conn)
     }

@@ -46,7 +46,7 @@ impl SqliteOptions {
 }
 
 /// How long a connection waits for another one's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
     let synchronous = if options.durable {
