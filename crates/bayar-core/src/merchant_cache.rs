@@ -34,15 +34,19 @@ impl MerchantCache {
 
     /// The cached merchant presenting `client_id`, if read less than `ttl` ago.
     pub(crate) fn get(&self, client_id: &ClientId) -> Option<Merchant> {
-        let entries = self.entries.read().ok()?;
-        let (at, merchant) = entries.by_client_id.get(client_id)?;
-        (at.elapsed() < self.ttl).then(|| merchant.clone())
+        self.fresh(&*self.entries.read().ok()?, client_id)
     }
 
-    /// The cached merchant with id `id`, if read less than `ttl` ago.
+    /// The cached merchant with id `id`, if read less than `ttl` ago (one lock, no copy of
+    /// the client id: every notification asks).
     pub(crate) fn get_by_id(&self, id: &MerchantId) -> Option<Merchant> {
-        let client_id = self.entries.read().ok()?.client_ids.get(id)?.clone();
-        self.get(&client_id)
+        let entries = self.entries.read().ok()?;
+        self.fresh(&entries, entries.client_ids.get(id)?)
+    }
+
+    fn fresh(&self, entries: &Entries, client_id: &ClientId) -> Option<Merchant> {
+        let (at, merchant) = entries.by_client_id.get(client_id)?;
+        (at.elapsed() < self.ttl).then(|| merchant.clone())
     }
 
     /// Remembers a merchant just read; drops expired entries when the map grows.
