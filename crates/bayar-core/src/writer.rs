@@ -331,14 +331,12 @@ async fn run_in_savepoint(
 }
 
 /// Whether `err` is a lost race with another transaction: PostgreSQL's deadlock (40P01) or
-/// serialization failure (40001), or a unique key taken since the command checked it.
-/// Re-running the command later succeeds or fails on its merits.
+/// serialization failure (40001). Re-running the command later succeeds or fails on its merits.
 fn is_contention(err: &CoreError) -> bool {
     match err {
         CoreError::Store(StoreError::Database(sqlx::Error::Database(db))) => {
             matches!(db.code().as_deref(), Some("40P01" | "40001"))
         }
-        CoreError::Store(StoreError::Contended) => true,
         _ => false,
     }
 }

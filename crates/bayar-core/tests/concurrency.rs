@@ -211,8 +211,9 @@ async fn one_direct_debit_sent_to_two_processes_at_once_charges_once() {
         let bank = f.customer(Rail::Bank, "081300000009", "100000.00").await;
         let cores = cores(&f).await;
         // Each round, the same request goes out many times at once, over both processes on
-        // PostgreSQL: the direct debit checks the reference, charges, then inserts the payment,
-        // so a process that loses the race to the insert must undo its charge.
+        // PostgreSQL: the direct debit inserts the payment before it charges, so a process
+        // racing another to the insert must wait for it and answer with its payment instead of
+        // charging again.
         for round in 0..20 {
             let reference = format!("INV-RACE-{round}");
             let mut tasks = Vec::new();

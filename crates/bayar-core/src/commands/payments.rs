@@ -16,7 +16,7 @@ use crate::ids::{CustomerId, MerchantId, PaymentId};
 use crate::ledger::{AccountId, Leg, Transfer, TransferId, TransferKind};
 use crate::outbox::EventKind;
 use crate::payment::{Channel, Face, FailureReason, PartnerReference, Payment, PaymentStatus};
-use crate::store::{Inserted, StoreError, Transition, Tx};
+use crate::store::{Inserted, Transition, Tx};
 use crate::writer::{Command, Context};
 
 /// A payment after a command, and whether the command only replayed an earlier request.
@@ -166,34 +166,26 @@ impl Command for DebitNow {
             let request = &self.payment;
             let customer = Some(self.customer_id);
             let fingerprint = request.fingerprint(customer.as_ref());
-            // A repeated request answers with the payment it made; money moves once.
-            let reference = request.partner_reference_no.as_str();
-            if let Some((existing, theirs)) = tx
-                .payment_by_reference(&request.merchant_id, reference)
-                .await?
-            {
-                return replay(existing, &theirs, &fingerprint);
-            }
-            // Charged before the row is written, so the row goes in once, already final: no
-            // second write of the row and its indexes for the state change.
+            // Written once, already succeeded: the reference's unique index is the check for a
+            // repeated request (which answers with the payment it made; money moves once), and
+            // a success, the usual end, needs no second write of the row and its indexes.
+            // Another process inserting the same reference makes this insert wait for its
+            // commit and then find its payment.
             let mut payment = request.new_payment(ctx, customer)?;
+            payment.status = PaymentStatus::Succeeded;
+            payment.paid_at = Some(payment.created_at);
+            if let Inserted::Existing(existing, theirs) =
+                tx.insert_payment(&payment, &fingerprint).await?
+            {
+                return replay(*existing, &theirs, &fingerprint);
+            }
             let kind = match charge(tx, ctx, &payment, &self.customer_id, Charge::Post).await? {
-                Ok(()) => {
-                    payment.status = PaymentStatus::Succeeded;
-                    payment.paid_at = Some(payment.created_at);
-                    EventKind::PaymentSucceeded
-                }
+                Ok(()) => EventKind::PaymentSucceeded,
                 Err(reason) => {
-                    payment.status = PaymentStatus::Failed;
-                    payment.failure = Some(reason);
+                    payment = tx.refuse_debit(&payment.id, reason).await?;
                     EventKind::PaymentFailed
                 }
             };
-            if let Inserted::Existing(..) = tx.insert_payment(&payment, &fingerprint).await? {
-                // Another bayar process on the same database took the reference since the
-                // check: undo this charge and run again, which answers with theirs.
-                return Err(StoreError::Contended.into());
-            }
             payment_event(tx, kind, &payment, payment.created_at).await?;
             Ok(PaymentOutcome {
                 payment,

@@ -261,36 +261,7 @@ impl Tx {
         if deltas.is_empty() {
             return Ok(Default::default());
         }
-        // A VALUES list of (id, posted, pending debits, pending credits, spends) rows, whose
-        // columns both engines name column1..column5. (Not a UNION ALL of SELECTs: PostgreSQL
-        // drops such rows when it re-checks a row another transaction just updated.)
-        let rows: Vec<String> = (0..deltas.len())
-            .map(|i| {
-                let p = i * 5;
-                format!(
-                    "(CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
-                     CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5
-                )
-            })
-            .collect();
-        // Accounts are listed in id order, so concurrent transfers lock rows in one order.
-        let sql = format!(
-            "UPDATE accounts
-             SET balance = accounts.balance + v.column2,
-                 pending_debits = accounts.pending_debits + v.column3,
-                 pending_credits = accounts.pending_credits + v.column4
-             FROM (VALUES {}) AS v
-             WHERE accounts.id = v.column1
-               AND (v.column5 = 0 OR accounts.no_negative = 0
-                    OR accounts.balance + v.column2 - (accounts.pending_debits + v.column3) >= 0)
-             RETURNING accounts.id",
-            rows.join(", ")
-        );
+        let sql = update_accounts_sql(deltas.len());
         let factor = match sign {
             Sign::Apply => 1,
             Sign::Undo => -1,
@@ -310,6 +281,45 @@ impl Tx {
         }?;
         Ok(moved.into_iter().collect())
     }
+}
+
+/// The UPDATE behind [`Tx::update_accounts`] for `accounts` accounts, five parameters each
+/// (id, posted, pending debits, pending credits, spends), returning the ids that moved.
+///
+/// One row per account by primary key: `id IN (...)` and, per column, a `CASE id` that picks
+/// the account's delta. No join: PostgreSQL plans this as a primary-key lookup even from the
+/// statistics of an empty table, where a join with a VALUES list was planned as a scan of
+/// every account and kept so in the prepared statement. When another transaction changed a
+/// row first, PostgreSQL re-checks the WHERE (the no-negative rule with it) against the row as
+/// it now is.
+fn update_accounts_sql(accounts: usize) -> String {
+    let case = |column: usize| {
+        let arms: String = (0..accounts)
+            .map(|i| {
+                format!(
+                    " WHEN ${} THEN CAST(${} AS BIGINT)",
+                    i * 5 + 1,
+                    i * 5 + column
+                )
+            })
+            .collect();
+        format!("CASE id{arms} END")
+    };
+    let ids: Vec<String> = (0..accounts)
+        .map(|i| format!("CAST(${} AS TEXT)", i * 5 + 1))
+        .collect();
+    let (posted, pending_debits, pending_credits, spends) = (case(2), case(3), case(4), case(5));
+    format!(
+        "UPDATE accounts
+         SET balance = balance + {posted},
+             pending_debits = pending_debits + {pending_debits},
+             pending_credits = pending_credits + {pending_credits}
+         WHERE id IN ({ids})
+           AND ({spends} = 0 OR no_negative = 0
+                OR balance + {posted} - (pending_debits + {pending_debits}) >= 0)
+         RETURNING id",
+        ids = ids.join(", ")
+    )
 }
 
 /// Whether [`Tx::update_accounts`] applies deltas or takes them back.
@@ -463,5 +473,23 @@ impl Store {
                 .map(|(transfer, sum)| Breach::UnbalancedTransfer { transfer, sum }),
         );
         Ok(breaches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::postgres::generic_plan;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn moving_accounts_reads_them_by_key_even_when_planned_on_an_empty_table() {
+        let Some(t) = testing::postgres().await else {
+            return;
+        };
+        let sql = super::update_accounts_sql(3);
+        let args = "'a', 1, 0, 0, 0, 'b', -1, 0, 0, 1, 'c', 0, 0, 0, 0";
+        let plan = generic_plan(&t.store, &sql, args).await;
+        assert!(plan.contains("Index Scan on accounts_pkey"), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }

@@ -69,10 +69,6 @@ pub enum StoreError {
     /// The batch holding this command failed to commit; nothing of it was written.
     #[error("the batch failed: {0}")]
     Batch(std::sync::Arc<StoreError>),
-    /// Another transaction took a unique key (a merchant's reference) after this one checked
-    /// it was free; the command runs again once that transaction has committed.
-    #[error("a concurrent transaction took the same key first")]
-    Contended,
     /// The writer is no longer running (the process is shutting down).
     #[error("the writer has stopped")]
     WriterStopped,

@@ -39,6 +39,11 @@ pub(super) const COLUMNS: &str =
     refunded, refund_count, status, customer_id, title, return_url, notify_url, pin_failures,
     valid_until, failure, fingerprint, created_at, updated_at, paid_at";
 
+/// A merchant's payment (`$1`) found by `condition` on its other keys (from `$2`).
+fn merchants_payment(condition: &str) -> String {
+    format!("SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND {condition}")
+}
+
 fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         table: "payments",
@@ -186,9 +191,7 @@ impl Tx {
         merchant: &MerchantId,
         partner_reference_no: &str,
     ) -> Result<Option<(Payment, String)>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND partner_reference_no = $2"
-        );
+        let sql = merchants_payment("partner_reference_no = $2");
         let row: Option<Row> = self
             .query(&sql)
             .bind(merchant.to_string())
@@ -245,6 +248,30 @@ impl Tx {
             .fetch_optional()
             .await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
+    }
+
+    /// Turns a direct debit inserted as succeeded in this transaction into the failure the
+    /// rail answered with, and returns it.
+    pub(crate) async fn refuse_debit(
+        &mut self,
+        id: &PaymentId,
+        reason: FailureReason,
+    ) -> Result<Payment, StoreError> {
+        let sql = format!(
+            "UPDATE payments SET status = $2, failure = $3, paid_at = NULL
+             WHERE id = $1 AND status = $4
+             RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = self
+            .query(&sql)
+            .bind(id.to_string())
+            .bind(PaymentStatus::Failed.as_str())
+            .bind(reason.as_str())
+            .bind(PaymentStatus::Succeeded.as_str())
+            .fetch_optional()
+            .await?;
+        let row = row.ok_or_else(|| corrupt("a direct debit inserted just now is gone"))?;
+        Ok(row.into_payment()?.0)
     }
 
     /// Adds a refund of `amount` to a succeeded payment, atomically enforcing the refundable
@@ -331,7 +358,7 @@ impl Store {
             (None, Some(id)) => ("id = $2", vec![id]),
             (None, None) => return Ok(None),
         };
-        let sql = format!("SELECT {COLUMNS} FROM payments WHERE merchant_id = $1 AND {condition}");
+        let sql = merchants_payment(condition);
         let mut lookup = self.lookup(&sql).bind(merchant.to_string());
         for key in keys {
             lookup = lookup.bind(key);
@@ -349,5 +376,25 @@ impl Store {
             .fetch_optional()
             .await?;
         Ok(row.map(Row::into_payment).transpose()?.map(|(p, _)| p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::postgres::generic_plan;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn a_payment_by_reference_is_found_through_both_keys_even_when_planned_on_an_empty_table()
+    {
+        let Some(t) = testing::postgres().await else {
+            return;
+        };
+        let sql = super::merchants_payment("partner_reference_no = $2");
+        let plan = generic_plan(&t.store, &sql, "'mch', 'INV-1'").await;
+        assert!(
+            plan.contains("Index Cond: ((partner_reference_no = $2) AND (merchant_id = $1))"),
+            "{plan}"
+        );
     }
 }

@@ -59,3 +59,30 @@ pub(super) async fn open(options: PostgresOptions) -> Result<Store, StoreError> 
     MIGRATOR.run(&pool).await?;
     Ok(Store::Postgres(pool))
 }
+
+/// The plan PostgreSQL settles on for `sql` as a prepared statement once it stops planning
+/// per call (the generic plan), made from the statistics the tables have now; `args` are the
+/// values to explain it with, as SQL literals. Every later execution on a connection runs
+/// that plan until the next ANALYZE, however much the tables grow meanwhile.
+#[cfg(test)]
+pub(super) async fn generic_plan(store: &Store, sql: &str, args: &str) -> String {
+    use sqlx::Executor;
+    let Store::Postgres(pool) = store else {
+        panic!("generic_plan needs a PostgreSQL store");
+    };
+    let mut conn = pool.acquire().await.expect("a connection");
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .expect("set plan_cache_mode");
+    conn.execute(format!("PREPARE probe AS {sql}").as_str())
+        .await
+        .expect("prepare the probe");
+    let rows: Vec<(String,)> = sqlx::query_as(&format!("EXPLAIN EXECUTE probe({args})"))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explain the probe");
+    conn.execute("DEALLOCATE probe; RESET plan_cache_mode")
+        .await
+        .expect("deallocate the probe");
+    rows.into_iter().map(|(line,)| line + "\n").collect()
+}
