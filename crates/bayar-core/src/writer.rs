@@ -177,10 +177,7 @@ impl Writer {
                 // thread of its own so a batch never holds up a runtime worker.
                 let runtime = tokio::runtime::Handle::current();
                 let work = batch_loop(store, ctx, rx, committed, max_batch);
-                std::thread::Builder::new()
-                    .name("bayar-writer".into())
-                    .spawn(move || runtime.block_on(work))
-                    .expect("the OS refused a thread for the writer");
+                on_writer_thread(move || runtime.block_on(work));
             }
             Store::Postgres(pool) => {
                 // A payment is a dozen round trips to PostgreSQL in a row. On the shared
@@ -191,34 +188,29 @@ impl Writer {
                 // batches, like any lost connection, instead of the start.
                 let loops = config.loops.max(1);
                 let options = pool.connect_options();
-                std::thread::Builder::new()
-                    .name("bayar-writer".into())
-                    .spawn(move || {
-                        let runtime = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .expect("a runtime for the writer");
-                        runtime.block_on(async move {
-                            let pool = sqlx::postgres::PgPoolOptions::new()
-                                .max_connections(u32::try_from(loops).unwrap_or(u32::MAX))
-                                .connect_lazy_with((*options).clone());
-                            let store = Store::Postgres(pool);
-                            let work = (0..loops).map(|_| {
-                                batch_loop(
-                                    store.clone(),
-                                    ctx.clone(),
-                                    rx.clone(),
-                                    committed.clone(),
-                                    max_batch,
-                                )
-                            });
-                            futures_util::future::join_all(work).await;
-                            if let Store::Postgres(pool) = store {
-                                pool.close().await;
-                            }
+                on_writer_thread(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the writer");
+                    runtime.block_on(async move {
+                        let pool = sqlx::postgres::PgPoolOptions::new()
+                            .max_connections(u32::try_from(loops).unwrap_or(u32::MAX))
+                            .connect_lazy_with((*options).clone());
+                        let store = Store::Postgres(pool.clone());
+                        let work = (0..loops).map(|_| {
+                            batch_loop(
+                                store.clone(),
+                                ctx.clone(),
+                                rx.clone(),
+                                committed.clone(),
+                                max_batch,
+                            )
                         });
-                    })
-                    .expect("the OS refused a thread for the writer");
+                        futures_util::future::join_all(work).await;
+                        pool.close().await;
+                    });
+                });
             }
         }
         Writer { queue: tx }
@@ -240,6 +232,14 @@ impl Writer {
             .await
             .map_err(|_| CoreError::Store(StoreError::WriterStopped))?
     }
+}
+
+/// Runs `work` (the writer loops) on a thread of their own, named for `top` and `perf`.
+fn on_writer_thread(work: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name("bayar-writer".into())
+        .spawn(work)
+        .expect("the OS refused a thread for the writer");
 }
 
 async fn batch_loop(
