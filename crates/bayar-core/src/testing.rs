@@ -73,14 +73,34 @@ pub async fn all() -> Vec<TestStore> {
     stores
 }
 
+/// A merchant row, written directly, for tests that need only something to point at.
+pub async fn merchant_row(store: &Store) -> crate::ids::MerchantId {
+    let id = crate::ids::MerchantId::generate();
+    let client_id = crate::merchant::ClientId::generate();
+    let public_key = bayar_snap::PrivateKey::generate()
+        .expect("a key")
+        .public_key()
+        .to_pem();
+    crate::store::on_writer!(store, pool => sqlx::query(
+        "INSERT INTO merchants (id, name, client_id, client_secret, public_key_pem, notify_url,
+                                created_at)
+         VALUES ($1, 'Toko Test', $2, 'SK-test', $3, NULL, 0)",
+    )
+    .bind(id.to_string())
+    .bind(client_id.as_str())
+    .bind(public_key)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .expect("insert a merchant row");
+    id
+}
+
 /// Writes `event` to the outbox in a transaction of its own, due now (commands write theirs
 /// inside their own transactions; tests of the notification worker need events alone).
 pub async fn insert_event(store: &Store, event: &NewEvent) -> EventId {
     let mut tx = Tx::begin(store).await.expect("begin a transaction");
-    let id = tx
-        .insert_event(event, chrono::Utc::now())
-        .await
-        .expect("insert the event");
+    let id = tx.insert_event(event, chrono::Utc::now());
     tx.commit().await.expect("commit the event");
     id
 }

@@ -307,13 +307,9 @@ async fn run_batch(
     ctx: &Context,
     batch: &mut [Box<dyn Job>],
 ) -> Result<usize, StoreError> {
-    let mut tx = Tx::begin(store).await?;
-    // Each command runs in its own savepoint; releasing one and opening the next is a single
-    // round trip to the database, as is the first opening.
-    if let Err(e) = tx.execute_script("SAVEPOINT command").await {
-        let _ = tx.rollback().await;
-        return Err(e);
-    }
+    // Each command runs in its own savepoint; the first opens with the transaction, and
+    // releasing one and opening the next is a single round trip to the database.
+    let mut tx = Tx::begin_with(store, "SAVEPOINT command").await?;
     let mut ran = batch.len();
     for (i, job) in batch.iter_mut().enumerate() {
         match run_in_savepoint(&mut tx, ctx, job.as_mut(), i + 1 < ran).await {
@@ -335,25 +331,35 @@ async fn run_batch(
 }
 
 /// Runs `job` in the open savepoint, then releases it, opening the next command's savepoint
-/// in the same round trip when `more` commands follow. A contended command leaves no
-/// savepoint open, so the batch commits what ran before it.
+/// in the same round trip when `more` commands follow; the last one's is released by the
+/// commit. A command that failed is rolled back to the savepoint, which stays open for the
+/// next. A contended command ends the batch, which commits what ran before it.
 async fn run_in_savepoint(
     tx: &mut Tx,
     ctx: &Context,
     job: &mut dyn Job,
     more: bool,
 ) -> Result<Ran, StoreError> {
+    tx.begin_command();
     let ran = job.run(tx, ctx).await;
-    let next = more && ran != Ran::Contended;
-    let script = match (ran == Ran::Done, next) {
-        (true, true) => "RELEASE SAVEPOINT command; SAVEPOINT command",
-        (true, false) => "RELEASE SAVEPOINT command",
-        (false, true) => {
-            "ROLLBACK TO SAVEPOINT command; RELEASE SAVEPOINT command; SAVEPOINT command"
-        }
-        (false, false) => "ROLLBACK TO SAVEPOINT command; RELEASE SAVEPOINT command",
+    if let Some(broken) = tx.broken() {
+        // Rows appended by commands before this one failed to be written: nothing of the
+        // batch may stand.
+        return Err(broken);
+    }
+    if ran == Ran::Done {
+        tx.end_command();
+    } else {
+        tx.discard_command();
+    }
+    let script = match (ran, more) {
+        (Ran::Done, true) => Some("RELEASE SAVEPOINT command; SAVEPOINT command"),
+        (Ran::Done, false) => None,
+        (Ran::Refused | Ran::Contended, _) => Some("ROLLBACK TO SAVEPOINT command"),
     };
-    tx.execute_script(script).await?;
+    if let Some(script) = script {
+        tx.execute_script(script).await?;
+    }
     Ok(ran)
 }
 
@@ -365,5 +371,158 @@ fn is_contention(err: &CoreError) -> bool {
             matches!(db.code().as_deref(), Some("40P01" | "40001"))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::BoxFuture;
+    use tokio::sync::oneshot;
+
+    use super::{Command, Context, Job, Queued, run_batch};
+    use crate::error::CoreError;
+    use crate::ids::{EventId, MerchantId};
+    use crate::outbox::{EventKind, NewEvent};
+    use crate::store::{Store, Tx};
+    use crate::testing;
+
+    /// Writes an outbox event (written behind), then optionally reads the outbox (which
+    /// writes every waiting row first) and fails.
+    struct AppendEvent {
+        merchant_id: MerchantId,
+        read_back: bool,
+        refuse: bool,
+    }
+
+    impl Command for AppendEvent {
+        type Output = EventId;
+
+        fn execute<'t>(
+            &'t self,
+            tx: &'t mut Tx,
+            ctx: &'t Context,
+        ) -> BoxFuture<'t, Result<EventId, CoreError>> {
+            Box::pin(async move {
+                let event = NewEvent {
+                    merchant_id: self.merchant_id,
+                    kind: EventKind::Test,
+                    subject_id: "subject".into(),
+                    payload: serde_json::json!({}),
+                };
+                let id = tx.insert_event(&event, ctx.now());
+                if self.read_back {
+                    let due: i64 = tx
+                        .query("SELECT COUNT(*) FROM events WHERE id = $1")
+                        .bind(id.to_string())
+                        .scalar_one()
+                        .await?;
+                    assert_eq!(due, 1, "a read of the table sees the appended row");
+                }
+                if self.refuse {
+                    return Err(CoreError::PaymentNotFound);
+                }
+                Ok(id)
+            })
+        }
+    }
+
+    type Answer = oneshot::Receiver<Result<EventId, CoreError>>;
+
+    fn job(merchant_id: MerchantId, read_back: bool, refuse: bool) -> (Box<dyn Job>, Answer) {
+        let (reply, answer) = oneshot::channel();
+        let command = AppendEvent {
+            merchant_id,
+            read_back,
+            refuse,
+        };
+        let job = Queued {
+            command,
+            result: None,
+            reply,
+            contended: 0,
+        };
+        (Box::new(job), answer)
+    }
+
+    /// Runs `jobs` as one batch, answers each caller, and returns the answers.
+    async fn batch(
+        store: &Store,
+        jobs: Vec<(Box<dyn Job>, Answer)>,
+    ) -> Vec<Result<EventId, String>> {
+        let (mut jobs, answers): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+        let committed = run_batch(store, &Context::default(), &mut jobs)
+            .await
+            .map(|_| ())
+            .map_err(std::sync::Arc::new);
+        for job in jobs {
+            job.finish(committed.clone());
+        }
+        let mut out = Vec::new();
+        for answer in answers {
+            out.push(answer.await.unwrap().map_err(|e| e.to_string()));
+        }
+        out
+    }
+
+    async fn events_stored(store: &Store) -> i64 {
+        crate::store::on_reader!(store, pool => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await)
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rows_written_behind_stand_or_fall_with_their_command() {
+        for t in testing::all().await {
+            let merchant_id = testing::merchant_row(&t.store).await;
+            let answers = batch(
+                &t.store,
+                vec![
+                    job(merchant_id, false, false),
+                    job(merchant_id, true, true),
+                    job(merchant_id, false, true),
+                    job(merchant_id, true, false),
+                ],
+            )
+            .await;
+            assert_eq!(answers.len(), 4);
+            let first = answers[0].as_ref().expect("the first command stands");
+            let last = answers[3].as_ref().expect("the last command stands");
+            assert!(answers[1].is_err() && answers[2].is_err(), "{}", t.engine);
+            for id in [first, last] {
+                let stored = t.store.event(id).await.unwrap();
+                assert!(stored.is_some(), "{}: {id} {answers:?}", t.engine);
+            }
+            let stored = events_stored(&t.store).await;
+            assert_eq!(
+                stored, 2,
+                "{}: the refused commands' rows are gone",
+                t.engine
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_row_written_behind_that_fails_fails_the_whole_batch() {
+        for t in testing::all().await {
+            let merchant_id = testing::merchant_row(&t.store).await;
+            // The second command's event names no merchant; its read writes the first
+            // command's row and its own in one statement, which the store refuses.
+            let answers = batch(
+                &t.store,
+                vec![
+                    job(merchant_id, false, false),
+                    job(MerchantId::generate(), true, false),
+                    job(merchant_id, false, false),
+                ],
+            )
+            .await;
+            for answer in &answers {
+                let error = answer.as_ref().expect_err("nothing of the batch stands");
+                assert!(error.contains("appended rows"), "{}: {error}", t.engine);
+            }
+            let stored = events_stored(&t.store).await;
+            assert_eq!(stored, 0, "{}", t.engine);
+        }
     }
 }

@@ -180,7 +180,7 @@ async fn expire(
     session.stage = SessionStage::Expired;
     tx.set_session_stage(&session).await?;
     let event = super::checkout_event(EventKind::CheckoutExpired, session.merchant_id, &session.id);
-    tx.insert_event(&event, ctx.now()).await?;
+    tx.insert_event(&event, ctx.now());
     Ok(SessionView { session, intent })
 }
 

@@ -239,8 +239,7 @@ async fn disburse(
             }),
         },
         now,
-    )
-    .await?;
+    );
     Ok(DisbursementOutcome {
         disbursement,
         replayed: false,

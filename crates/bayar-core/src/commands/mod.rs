@@ -97,8 +97,7 @@ async fn payment_event(
             payload,
         },
         now,
-    )
-    .await?;
+    );
     // A Stripe-style checkout session completes with its payment, and says so itself
     // (`checkout.session.completed`), in the same commit.
     if kind == EventKind::PaymentSucceeded
@@ -108,8 +107,7 @@ async fn payment_event(
         tx.insert_event(
             &checkout_event(EventKind::CheckoutCompleted, payment.merchant_id, &session),
             now,
-        )
-        .await?;
+        );
     }
     Ok(())
 }

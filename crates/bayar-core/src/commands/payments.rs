@@ -492,7 +492,7 @@ async fn capture(tx: &mut Tx, ctx: &Context, payment_id: PaymentId) -> Result<Pa
 /// How a charge moves the customer's money.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Charge {
-    /// Posted now (direct debit).
+    /// Posted now (direct debit, of a payment inserted in the same transaction).
     Post,
     /// Held until captured.
     Hold,
@@ -538,8 +538,13 @@ async fn charge(
         Charge::Post => Transfer::posted(TransferId::for_subject(&payment.id, "debit"), memo, legs),
         Charge::Hold => Transfer::pending(TransferId::for_subject(&payment.id, "hold"), memo, legs),
     };
-    match tx.apply_transfer(&transfer, ctx.now()).await {
-        Ok(_) => Ok(Ok(())),
+    let applied = match how {
+        // The payment was inserted by this transaction: its debit's id is new.
+        Charge::Post => tx.apply_new_transfer(&transfer, ctx.now()).await,
+        Charge::Hold => tx.apply_transfer(&transfer, ctx.now()).await.map(|_| ()),
+    };
+    match applied {
+        Ok(()) => Ok(Ok(())),
         Err(CoreError::InsufficientFunds) => Ok(Err(FailureReason::InsufficientFunds)),
         Err(e) => Err(e),
     }

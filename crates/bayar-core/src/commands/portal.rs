@@ -248,7 +248,7 @@ impl Command for ResendEvent {
                 subject_id: event.subject_id,
                 payload: event.payload,
             };
-            Ok(tx.insert_event(&copy, ctx.now()).await?)
+            Ok(tx.insert_event(&copy, ctx.now()))
         })
     }
 }
@@ -369,7 +369,7 @@ impl Command for SendTestNotification {
                     "message": "A test notification from the bayar merchant portal.",
                 }),
             };
-            Ok(tx.insert_event(&event, ctx.now()).await?)
+            Ok(tx.insert_event(&event, ctx.now()))
         })
     }
 }

@@ -132,8 +132,7 @@ impl Command for RefundPayment {
                     }),
                 },
                 now,
-            )
-            .await?;
+            );
             Ok(RefundOutcome {
                 refund,
                 payment,

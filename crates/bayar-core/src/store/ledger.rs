@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::appends::{ENTRIES, TRANSFER_LEGS, TRANSFERS};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::error::CoreError;
 use crate::ledger::{
@@ -125,62 +126,76 @@ impl Tx {
                 .await?;
             return Err(refused.into());
         }
-        self.insert_legs(id, new_legs).await?;
-        self.insert_entries(id, &deltas).await?;
+        self.append_legs(id, new_legs)?;
+        self.append_entries(id, &deltas);
         Ok(Applied::Created)
     }
 
-    async fn insert_legs(&mut self, id: &TransferId, legs: &[Leg]) -> Result<(), CoreError> {
-        if legs.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO transfer_legs (transfer_id, leg, debit_account, credit_account, amount)
-             VALUES {}",
-            values(legs.len(), 5)
+    /// Applies a posted or pending transfer whose id this transaction has just made up and
+    /// nothing can have used (that of a payment inserted in the same transaction): as
+    /// [`Tx::apply_transfer`], but with nothing to look up first. Only the accounts move at
+    /// once; the transfer, its legs and entries are written behind, so a refusal writes
+    /// nothing. Were the id used after all, the batch would fail at commit, never replay.
+    pub(crate) async fn apply_new_transfer(
+        &mut self,
+        transfer: &Transfer,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        let (TransferKind::Posted(legs) | TransferKind::Pending(legs)) = &transfer.kind else {
+            // A resolution refers to an earlier transfer: the full checks apply.
+            return self.apply_transfer(transfer, now).await.map(|_| ());
+        };
+        let id = &transfer.id;
+        check_legs(id, legs)?;
+        let pending = matches!(transfer.kind, TransferKind::Pending(_));
+        let deltas = new_leg_deltas(legs, pending);
+        self.move_accounts(&deltas).await??;
+        self.append(
+            &TRANSFERS,
+            vec![
+                id.as_str().into(),
+                transfer.kind.as_str().into(),
+                None::<&str>.into(),
+                transfer.fingerprint().into(),
+                transfer.memo.as_str().into(),
+                now.timestamp_millis().into(),
+            ],
         );
-        let mut rows = Vec::with_capacity(legs.len());
-        for (n, leg) in legs.iter().enumerate() {
-            let n = i64::try_from(n).map_err(|_| LedgerError::Overflow(id.clone()))?;
-            rows.push((n, leg));
-        }
-        let mut query = self.query(&sql);
-        for (n, leg) in &rows {
-            query = query
-                .bind(id.as_str())
-                .bind(*n)
-                .bind(leg.debit.as_str())
-                .bind(leg.credit.as_str())
-                .bind(leg.amount.minor());
-        }
-        query.execute().await?;
+        self.append_legs(id, legs)?;
+        self.append_entries(id, &deltas);
         Ok(())
     }
 
-    /// One entry per account whose posted balance moved (holds post none).
-    async fn insert_entries(
-        &mut self,
-        id: &TransferId,
-        deltas: &BTreeMap<AccountId, Delta>,
-    ) -> Result<(), CoreError> {
-        let posted: Vec<(&AccountId, i64)> = deltas
-            .iter()
-            .filter(|(_, d)| d.posted != 0)
-            .map(|(account, d)| (account, d.posted))
-            .collect();
-        if posted.is_empty() {
-            return Ok(());
+    /// Appends the legs of a new transfer (written behind: see [`super::appends`]).
+    fn append_legs(&mut self, id: &TransferId, legs: &[Leg]) -> Result<(), CoreError> {
+        for (n, leg) in legs.iter().enumerate() {
+            let n = i64::try_from(n).map_err(|_| LedgerError::Overflow(id.clone()))?;
+            self.append(
+                &TRANSFER_LEGS,
+                vec![
+                    id.as_str().into(),
+                    n.into(),
+                    leg.debit.as_str().into(),
+                    leg.credit.as_str().into(),
+                    leg.amount.minor().into(),
+                ],
+            );
         }
-        let sql = format!(
-            "INSERT INTO entries (transfer_id, account_id, amount) VALUES {}",
-            values(posted.len(), 3)
-        );
-        let mut query = self.query(&sql);
-        for (account, amount) in &posted {
-            query = query.bind(id.as_str()).bind(account.as_str()).bind(*amount);
-        }
-        query.execute().await?;
         Ok(())
+    }
+
+    /// Appends one entry per account whose posted balance moved (holds post none).
+    fn append_entries(&mut self, id: &TransferId, deltas: &BTreeMap<AccountId, Delta>) {
+        for (account, delta) in deltas.iter().filter(|(_, d)| d.posted != 0) {
+            self.append(
+                &ENTRIES,
+                vec![
+                    id.as_str().into(),
+                    account.as_str().into(),
+                    delta.posted.into(),
+                ],
+            );
+        }
     }
 
     async fn pending_legs(&mut self, pending: &TransferId) -> Result<Vec<Leg>, CoreError> {
@@ -327,20 +342,6 @@ fn update_accounts_sql(accounts: usize) -> String {
 enum Sign {
     Apply,
     Undo,
-}
-
-/// `(...), (...)` placeholders for a multi-row INSERT: `rows` rows of `columns` parameters,
-/// numbered from `$1`.
-fn values(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// How each account moves under new legs, posted now or held.

@@ -13,6 +13,7 @@
 //! [`on_reader!`] picks. Migrations in `migrations/` are applied when the store
 //! opens.
 
+mod appends;
 mod bindings;
 mod checkout;
 mod customers;
@@ -69,6 +70,10 @@ pub enum StoreError {
     /// The batch holding this command failed to commit; nothing of it was written.
     #[error("the batch failed: {0}")]
     Batch(std::sync::Arc<StoreError>),
+    /// Rows a batch's commands appended (written behind) could not be inserted; nothing of
+    /// the batch was written.
+    #[error("appended rows could not be written: {0}")]
+    AppendsFailed(String),
     /// The writer is no longer running (the process is shutting down).
     #[error("the writer has stopped")]
     WriterStopped,

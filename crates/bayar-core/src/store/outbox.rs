@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::appends::EVENTS;
 use super::merchants::millis_to_time;
-use super::tx::{ROWS_PER_INSERT, values};
+use super::tx::{ROWS_PER_INSERT, chunk_sizes, values};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::EventId;
 use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
@@ -132,28 +133,25 @@ fn millis_after(now: DateTime<Utc>, span: Duration) -> i64 {
 
 impl Tx {
     /// Writes `event` to the outbox inside this transaction, due at once; it is delivered only
-    /// if the transaction commits.
-    pub async fn insert_event(
-        &mut self,
-        event: &NewEvent,
-        now: DateTime<Utc>,
-    ) -> Result<EventId, StoreError> {
+    /// if the transaction commits. Written behind (see [`super::appends`]): a claim in the
+    /// same transaction still sees it, as every statement naming `events` writes it first.
+    pub fn insert_event(&mut self, event: &NewEvent, now: DateTime<Utc>) -> EventId {
         let id = EventId::generate();
         let now = now.timestamp_millis();
-        self.query(
-            "INSERT INTO events (id, merchant_id, kind, subject_id, payload, created_at,
-                                 attempts, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-        )
-        .bind(id.to_string())
-        .bind(event.merchant_id.to_string())
-        .bind(event.kind.as_str())
-        .bind(&event.subject_id)
-        .bind(event.payload.to_string())
-        .bind(now)
-        .execute()
-        .await?;
-        Ok(id)
+        self.append(
+            &EVENTS,
+            vec![
+                id.to_string().into(),
+                event.merchant_id.to_string().into(),
+                event.kind.as_str().into(),
+                event.subject_id.as_str().into(),
+                event.payload.to_string().into(),
+                now.into(),
+                0i64.into(),
+                now.into(),
+            ],
+        );
+        id
     }
 
     /// Writes a copy of `event` for `endpoint`, due at `now`. A copy keeps the original's
@@ -234,11 +232,12 @@ impl Tx {
         }
         let until = millis_after(now, lease);
         let now = now.timestamp_millis();
-        let locking = match self {
-            // SKIP LOCKED: concurrent claimers take disjoint rows instead of waiting.
-            Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            // The one writer connection serialises claims: no row locks needed.
-            Tx::Sqlite(_) => "",
+        // PostgreSQL: SKIP LOCKED, concurrent claimers take disjoint rows instead of waiting.
+        // SQLite: the one writer connection serialises claims, no row locks needed.
+        let locking = if self.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
         };
         let sql = format!(
             "UPDATE events SET locked_by = $3, locked_until = $4
@@ -265,16 +264,37 @@ impl Tx {
     /// Records each attempt (number `n`) and what follows it, if its event is still `worker`'s
     /// claim after `n - 1` attempts and not settled; answers, per attempt in order, whether it
     /// was recorded. `false`: it is not (the lease ran out and another worker took it), and
-    /// nothing was written for it. The attempts recorded are inserted in one statement.
+    /// nothing was written for it. Attempts that lead to the same change (most often: the
+    /// first attempts that were delivered) settle in one statement, and the attempts recorded
+    /// are inserted in one.
     pub(crate) async fn record_attempts(
         &mut self,
         worker: &str,
         attempts: &[(Attempt, AfterAttempt)],
         now: DateTime<Utc>,
     ) -> Result<Vec<bool>, StoreError> {
-        let mut recorded = Vec::with_capacity(attempts.len());
-        for (attempt, then) in attempts {
-            recorded.push(self.settle(worker, attempt, *then, now).await?);
+        let mut alike: Vec<((u32, AfterAttempt), Vec<usize>)> = Vec::new();
+        for (i, (attempt, then)) in attempts.iter().enumerate() {
+            let change = (attempt.attempt, *then);
+            match alike.iter_mut().find(|(c, _)| *c == change) {
+                Some((_, members)) => members.push(i),
+                None => alike.push((change, vec![i])),
+            }
+        }
+        let mut recorded = vec![false; attempts.len()];
+        for ((number, then), members) in alike {
+            let mut members = members.into_iter();
+            for size in chunk_sizes(members.len()) {
+                let chunk: Vec<usize> = members.by_ref().take(size).collect();
+                let ids: Vec<String> = chunk
+                    .iter()
+                    .map(|&i| attempts[i].0.event_id.to_string())
+                    .collect();
+                let settled = self.settle(worker, number, then, &ids, now).await?;
+                for (i, id) in chunk.into_iter().zip(&ids) {
+                    recorded[i] = settled.contains(id);
+                }
+            }
         }
         let settled: Vec<&Attempt> = attempts
             .iter()
@@ -305,16 +325,18 @@ impl Tx {
         Ok(recorded)
     }
 
-    /// Moves the event of `attempt` to what follows it and releases the claim, if the event
-    /// is still `worker`'s claim after `attempt - 1` attempts and not settled.
+    /// Moves the events `ids`, each after attempt `number`, to `then` and releases their
+    /// claims, for those still `worker`'s claim after `number - 1` attempts and not settled;
+    /// answers the ids it moved.
     async fn settle(
         &mut self,
         worker: &str,
-        attempt: &Attempt,
+        number: u32,
         then: AfterAttempt,
+        ids: &[String],
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let previous = attempt.attempt.checked_sub(1).ok_or(StoreError::Corrupt {
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let previous = number.checked_sub(1).ok_or(StoreError::Corrupt {
             table: "event_attempts",
             reason: "attempt numbers start at 1".into(),
         })?;
@@ -324,24 +346,28 @@ impl Tx {
             AfterAttempt::RetryAt(at) => (Some(at.timestamp_millis()), None, None),
             AfterAttempt::GiveUp => (None, None, Some(now)),
         };
-        let settled = self
-            .query(
-                "UPDATE events
-             SET attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
-                 delivered_at = $5, given_up_at = $6, locked_by = NULL, locked_until = NULL
-             WHERE id = $1 AND locked_by = $2 AND attempts = $7
-               AND delivered_at IS NULL AND given_up_at IS NULL",
-            )
-            .bind(attempt.event_id.to_string())
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 7)).collect();
+        let sql = format!(
+            "UPDATE events
+             SET attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
+                 delivered_at = $4, given_up_at = $5, locked_by = NULL, locked_until = NULL
+             WHERE id IN ({}) AND locked_by = $1 AND attempts = $6
+               AND delivered_at IS NULL AND given_up_at IS NULL
+             RETURNING id",
+            list.join(", ")
+        );
+        let mut query = self
+            .query(&sql)
             .bind(worker)
-            .bind(i64::from(attempt.attempt))
+            .bind(i64::from(number))
             .bind(next_attempt_at)
             .bind(delivered_at)
             .bind(given_up_at)
-            .bind(i64::from(previous))
-            .execute()
-            .await?;
-        Ok(settled == 1)
+            .bind(i64::from(previous));
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        Ok(query.scalar_all::<String>().await?.into_iter().collect())
     }
 }
 
@@ -453,38 +479,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use bayar_snap::PrivateKey;
     use chrono::TimeDelta;
     use serde_json::json;
 
     use super::*;
     use crate::ids::MerchantId;
-    use crate::merchant::ClientId;
     use crate::outbox::EventKind;
-    use crate::store::on_writer;
     use crate::testing;
 
     const LEASE: Duration = Duration::from_secs(60);
-
-    /// A merchant row, written directly: these tests need only something to point at.
-    async fn merchant(store: &Store) -> MerchantId {
-        let id = MerchantId::generate();
-        let client_id = ClientId::generate();
-        let public_key = PrivateKey::generate().unwrap().public_key().to_pem();
-        on_writer!(store, pool => sqlx::query(
-            "INSERT INTO merchants (id, name, client_id, client_secret, public_key_pem, notify_url,
-                                    created_at)
-             VALUES ($1, 'Toko Outbox', $2, 'SK-outbox', $3, NULL, 0)",
-        )
-        .bind(id.to_string())
-        .bind(client_id.as_str())
-        .bind(public_key)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .unwrap();
-        id
-    }
 
     async fn insert(store: &Store, merchant_id: MerchantId, at: DateTime<Utc>) -> EventId {
         let event = NewEvent {
@@ -494,7 +497,7 @@ mod tests {
             payload: json!({"amount": 1_000_000, "note": "héllo"}),
         };
         let mut tx = Tx::begin(store).await.unwrap();
-        let id = tx.insert_event(&event, at).await.unwrap();
+        let id = tx.insert_event(&event, at);
         tx.commit().await.unwrap();
         id
     }
@@ -516,7 +519,7 @@ mod tests {
     async fn inserted_events_read_back() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let id = insert(store, merchant_id, now).await;
             let event = store.event(&id).await.unwrap().unwrap();
@@ -539,7 +542,7 @@ mod tests {
     async fn a_rolled_back_transaction_leaves_no_event() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let event = NewEvent {
                 merchant_id,
                 kind: EventKind::Test,
@@ -547,7 +550,7 @@ mod tests {
                 payload: json!({}),
             };
             let mut tx = Tx::begin(store).await.unwrap();
-            let id = tx.insert_event(&event, Utc::now()).await.unwrap();
+            let id = tx.insert_event(&event, Utc::now());
             tx.rollback().await.unwrap();
             assert!(store.event(&id).await.unwrap().is_none(), "{}", t.engine);
             let claimed = store
@@ -562,7 +565,7 @@ mod tests {
     async fn attempts_recorded_together_settle_only_the_workers_own_claims() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let mine = insert(store, merchant_id, now - TimeDelta::seconds(2)).await;
             let also_mine = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
@@ -628,7 +631,7 @@ mod tests {
     async fn only_the_claiming_worker_fans_an_event_out_and_copies_keep_its_id() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let id = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
             let claimed = store.claim_due_events("a", now, LEASE, 10).await.unwrap();
@@ -673,7 +676,7 @@ mod tests {
     async fn claims_take_due_events_oldest_first_up_to_the_limit() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let later = insert(store, merchant_id, now - TimeDelta::seconds(1)).await;
             let oldest = insert(store, merchant_id, now - TimeDelta::seconds(3)).await;
@@ -709,7 +712,7 @@ mod tests {
     async fn an_expired_lease_passes_the_event_on_and_the_late_worker_cannot_settle_it() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let id = insert(store, merchant_id, now).await;
             let short = Duration::from_secs(1);
@@ -778,7 +781,7 @@ mod tests {
     async fn retries_wait_for_their_time_and_giving_up_is_final() {
         for t in testing::all().await {
             let store = &t.store;
-            let merchant_id = merchant(store).await;
+            let merchant_id = testing::merchant_row(store).await;
             let now = Utc::now();
             let id = insert(store, merchant_id, now).await;
             store.claim_due_events("w", now, LEASE, 10).await.unwrap();

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use sqlx::postgres::{PgArguments, PgRow};
 
 use super::StoreError;
-use super::tx::Tx;
+use super::tx::{Conn, Tx};
 
 /// A value bound to a parameter. Typed even when NULL: PostgreSQL types every parameter.
 #[derive(Clone, Debug)]
@@ -119,14 +119,26 @@ impl<'t, 'q> Query<'t, 'q> {
         self
     }
 
+    /// Binds the next parameters, in order.
+    pub(super) fn bind_all(mut self, values: Vec<Arg>) -> Self {
+        self.args.extend(values);
+        self
+    }
+
     /// Runs the statement; returns how many rows it changed.
     pub(crate) async fn execute(self) -> Result<u64, StoreError> {
-        match self.tx {
-            Tx::Sqlite(t) => {
+        self.tx.flush_before(self.sql).await?;
+        self.run_execute().await
+    }
+
+    /// [`Query::execute`] without looking at the appended rows (it is how they are written).
+    pub(super) async fn run_execute(self) -> Result<u64, StoreError> {
+        match &mut self.tx.conn {
+            Conn::Sqlite(t) => {
                 let changed = prepare(t.conn(), self.sql, &self.args)?.raw_execute()?;
                 Ok(changed as u64)
             }
-            Tx::Postgres(t) => Ok(sqlx::query_with(self.sql, pg_args(self.args)?)
+            Conn::Postgres(t) => Ok(sqlx::query_with(self.sql, pg_args(self.args)?)
                 .execute(&mut **t)
                 .await?
                 .rows_affected()),
@@ -135,9 +147,10 @@ impl<'t, 'q> Query<'t, 'q> {
 
     /// Every row.
     pub(crate) async fn fetch_all<R: TxRow>(self) -> Result<Vec<R>, StoreError> {
-        match self.tx {
-            Tx::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args),
-            Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
+        self.tx.flush_before(self.sql).await?;
+        match &mut self.tx.conn {
+            Conn::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args),
+            Conn::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
                 .fetch_all(&mut **t)
                 .await?),
         }
@@ -145,9 +158,10 @@ impl<'t, 'q> Query<'t, 'q> {
 
     /// The first row, if any.
     pub(crate) async fn fetch_optional<R: TxRow>(self) -> Result<Option<R>, StoreError> {
-        match self.tx {
-            Tx::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args),
-            Tx::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
+        self.tx.flush_before(self.sql).await?;
+        match &mut self.tx.conn {
+            Conn::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args),
+            Conn::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
                 .fetch_optional(&mut **t)
                 .await?),
         }

@@ -2,19 +2,30 @@
 //!
 //! On SQLite the transaction runs on the store's one write connection (rusqlite), statement
 //! by statement on the calling thread: no hand-off to a database thread per statement, which
-//! was most of a payment's cost. On PostgreSQL it is a sqlx transaction.
+//! was most of a payment's cost. On PostgreSQL it is a sqlx transaction. Append-only rows
+//! wait in the transaction's [`Appends`] and go out many per statement.
 
 use std::sync::Arc;
 
 use sqlx::Executor;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::query::Query;
+use super::appends::{Appends, ColumnValues, Flush, Table};
+use super::query::{Arg, Query};
 use super::{Store, StoreError};
 
-/// An open write transaction. Commands run their SQL through it ([`Tx::query`]); the writer
-/// commits.
-pub enum Tx {
+/// An open write transaction. Commands run their SQL through it ([`Tx::query`]) and hand it
+/// append-only rows ([`Tx::append`]); the writer commits.
+pub struct Tx {
+    pub(super) conn: Conn,
+    appends: Appends,
+    /// Why a flush of appended rows failed: rows of commands already released may be
+    /// missing, so nothing of the transaction may commit.
+    broken: Option<String>,
+}
+
+/// The engine's side of a [`Tx`].
+pub(super) enum Conn {
     /// On SQLite (`BEGIN IMMEDIATE`: the write lock is taken up front).
     Sqlite(SqliteTx),
     /// On PostgreSQL.
@@ -47,6 +58,17 @@ impl Drop for SqliteTx {
 /// Rows per multi-row `INSERT`: at up to 9 columns, far below every engine's parameter limit.
 pub(super) const ROWS_PER_INSERT: usize = 100;
 
+/// Sizes to split `n` rows into, largest first: 64 at a time, then at most one of each
+/// smaller power of two. Statements over a variable number of rows then come in at most seven
+/// shapes, so the prepared-statement caches hold them all whatever the batch size.
+pub(super) fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = [64, 32, 16, 8, 4, 2, 1].into_iter().find(|&s| s <= n)?;
+        n -= size;
+        Some(size)
+    })
+}
+
 /// The `VALUES` list of a multi-row insert of `rows` rows of `columns` parameters each:
 /// `($1, $2), ($3, $4)` for 2 by 2.
 pub(super) fn values(rows: usize, columns: usize) -> String {
@@ -62,46 +84,146 @@ pub(super) fn values(rows: usize, columns: usize) -> String {
 impl Tx {
     /// Opens a write transaction on `store`.
     pub(crate) async fn begin(store: &Store) -> Result<Tx, StoreError> {
-        Ok(match store {
-            Store::Sqlite { write_path, .. } => Tx::Sqlite(begin_sqlite(write_path).await?),
-            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        Ok(Tx::on(match store {
+            Store::Sqlite { write_path, .. } => Conn::Sqlite(begin_sqlite(write_path).await?),
+            Store::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        }))
     }
 
-    /// Commits: after this returns `Ok`, the changes are durable (fsync'd unless opted out).
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t) => {
+    /// Opens a write transaction on `store` and runs `script` (parameterless statements, as
+    /// for [`Tx::execute_script`]) first in it: on PostgreSQL in the same round trip.
+    pub(crate) async fn begin_with(store: &Store, script: &'static str) -> Result<Tx, StoreError> {
+        match store {
+            Store::Postgres(pool) => Ok(Tx::on(Conn::Postgres(
+                pool.begin_with(format!("BEGIN; {script}")).await?,
+            ))),
+            Store::Sqlite { .. } => {
+                let mut tx = Tx::begin(store).await?;
+                tx.execute_script(script).await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    fn on(conn: Conn) -> Tx {
+        Tx {
+            conn,
+            appends: Appends::default(),
+            broken: None,
+        }
+    }
+
+    /// Commits, appended rows first: after this returns `Ok`, the changes are durable
+    /// (fsync'd unless opted out).
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let flushed = match self.broken() {
+            Some(broken) => Err(broken),
+            None => self.flush_appends().await,
+        };
+        if let Err(e) = flushed {
+            let _ = self.rollback().await;
+            return Err(e);
+        }
+        match self.conn {
+            Conn::Sqlite(t) => {
                 t.conn.prepare_cached("COMMIT")?.raw_execute()?;
             }
-            Tx::Postgres(t) => t.commit().await?,
+            Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 
     /// Rolls everything back.
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t) => t.conn.execute_batch("ROLLBACK")?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.conn {
+            Conn::Sqlite(t) => t.conn.execute_batch("ROLLBACK")?,
+            Conn::Postgres(t) => t.rollback().await?,
         }
         Ok(())
+    }
+
+    /// Whether the transaction is on PostgreSQL.
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.conn, Conn::Postgres(_))
+    }
+
+    /// Adds a row of `table` to be inserted before the transaction next reads that table or
+    /// commits. A failed insert fails the whole transaction (see [`Tx::broken`]).
+    pub(crate) fn append(&mut self, table: &'static Table, row: Vec<Arg>) {
+        self.appends.push(table, row);
+    }
+
+    /// A command starts, in a savepoint of its own (see [`Appends`]).
+    pub(crate) fn begin_command(&mut self) {
+        self.appends.begin_command();
+    }
+
+    /// The running command stands.
+    pub(crate) fn end_command(&mut self) {
+        self.appends.end_command();
+    }
+
+    /// The running command is being rolled back to its savepoint: its appended rows are
+    /// forgotten, earlier commands' rows it wrote wait again.
+    pub(crate) fn discard_command(&mut self) {
+        self.appends.discard_command();
+    }
+
+    /// Why a flush of appended rows failed, if one did, taking rows of earlier commands with
+    /// it: the transaction can then only be rolled back.
+    pub(crate) fn broken(&self) -> Option<StoreError> {
+        self.broken.clone().map(StoreError::AppendsFailed)
+    }
+
+    /// Inserts the appended rows before `sql` runs, if it reads their tables.
+    pub(super) async fn flush_before(&mut self, sql: &str) -> Result<(), StoreError> {
+        if self.appends.is_empty() || !self.appends.read_by(sql) {
+            return Ok(());
+        }
+        self.flush_appends().await
+    }
+
+    async fn flush_appends(&mut self) -> Result<(), StoreError> {
+        let flush = self.appends.take();
+        if flush.is_empty() {
+            return Ok(());
+        }
+        let written = match &mut self.conn {
+            Conn::Postgres(t) => write_unnest(t, flush).await,
+            Conn::Sqlite(_) => {
+                let mut written = Ok(0);
+                for insert in flush.inserts() {
+                    written = Query::new(self, &insert.sql)
+                        .bind_all(insert.args)
+                        .run_execute()
+                        .await;
+                    if written.is_err() {
+                        break;
+                    }
+                }
+                written.map(|_| ())
+            }
+        };
+        if let Err(e) = &written {
+            self.broken = Some(e.to_string());
+        }
+        written
     }
 
     /// Runs statements with no parameters and no result (savepoint control), several in one
     /// round trip when separated by `;`.
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
-        match self {
+        match &mut self.conn {
             // Kept prepared like every other statement: savepoints open and close once per
             // command.
-            Tx::Sqlite(t) => {
+            Conn::Sqlite(t) => {
                 for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                     t.conn.prepare_cached(statement)?.raw_execute()?;
                 }
             }
             // A bare string has no arguments: PostgreSQL runs it with the simple query
             // protocol, so `;`-separated statements go in one round trip.
-            Tx::Postgres(t) => {
+            Conn::Postgres(t) => {
                 t.execute(sql).await?;
             }
         }
@@ -114,6 +236,28 @@ impl Tx {
     }
 }
 
+/// Writes `flush` on PostgreSQL in one statement (see [`Flush::unnest`]).
+async fn write_unnest(
+    t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    flush: Flush,
+) -> Result<(), StoreError> {
+    use sqlx::Arguments;
+    let (sql, columns) = flush.unnest().map_err(|reason| StoreError::Corrupt {
+        table: "appended rows",
+        reason,
+    })?;
+    let mut args = sqlx::postgres::PgArguments::default();
+    for column in columns {
+        match column {
+            ColumnValues::Text(v) => args.add(v),
+            ColumnValues::Int(v) => args.add(v),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    sqlx::query_with(&sql, args).execute(&mut **t).await?;
+    Ok(())
+}
+
 async fn begin_sqlite(
     write_path: &Arc<Mutex<rusqlite::Connection>>,
 ) -> Result<SqliteTx, StoreError> {
@@ -124,6 +268,15 @@ async fn begin_sqlite(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rows_split_into_few_sizes() {
+        let sizes = |n| super::chunk_sizes(n).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(70), vec![64, 4, 2]);
+        assert_eq!(sizes(200), vec![64, 64, 64, 8]);
+        assert_eq!(sizes(63), vec![32, 16, 8, 4, 2, 1]);
+    }
+
     #[test]
     fn values_number_the_parameters_row_by_row() {
         assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
