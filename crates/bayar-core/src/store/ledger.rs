@@ -55,10 +55,10 @@ impl Tx {
     /// other writes stand, so a refused debit can be recorded as a failed payment in the same
     /// transaction.
     ///
-    /// A payment's transfer is a handful of statements (header, one UPDATE of every account,
-    /// legs, entries) and no savepoint: every refusal is found before anything is written,
-    /// except the no-negative check, which lives in the UPDATE (so it holds under concurrency)
-    /// and is undone by hand in the rare case it refuses.
+    /// A transfer is two statements (header, one UPDATE of every account; legs and entries
+    /// are written behind) and no savepoint: every refusal is found before anything is
+    /// written, except the no-negative check, which lives in the UPDATE (so it holds under
+    /// concurrency) and is undone by hand in the rare case it refuses.
     pub(crate) async fn apply_transfer(
         &mut self,
         transfer: &Transfer,
