@@ -151,10 +151,21 @@ impl Flush {
     pub(crate) fn unnest(self) -> Result<(String, Vec<ColumnValues>), String> {
         let mut parts = Vec::new();
         let mut arrays = Vec::new();
-        for (t, (table, rows)) in self.tables.iter().enumerate() {
+        for (t, (table, rows)) in self.tables.into_iter().enumerate() {
+            // Rows into columns, moving the values.
+            let mut columns: Vec<Vec<Arg>> = table
+                .columns
+                .iter()
+                .map(|_| Vec::with_capacity(rows.len()))
+                .collect();
+            for row in rows {
+                for (column, value) in columns.iter_mut().zip(row) {
+                    column.push(value);
+                }
+            }
             let mut params = Vec::new();
-            for (c, (name, column)) in table.columns.iter().enumerate() {
-                let values = ColumnValues::of(*column, rows.iter().map(|row| &row[c]))
+            for ((name, column), values) in table.columns.iter().zip(columns) {
+                let values = ColumnValues::of(*column, values)
                     .ok_or_else(|| format!("a row of {} does not fit column {name}", table.name))?;
                 arrays.push(values);
                 let ty = match column {
@@ -188,12 +199,13 @@ pub(crate) enum ColumnValues {
 }
 
 impl ColumnValues {
-    fn of<'a>(column: Column, values: impl Iterator<Item = &'a Arg>) -> Option<ColumnValues> {
+    fn of(column: Column, values: Vec<Arg>) -> Option<ColumnValues> {
+        let values = values.into_iter();
         Some(match column {
             Column::Text => ColumnValues::Text(
                 values
                     .map(|v| match v {
-                        Arg::Text(v) => Some(v.clone()),
+                        Arg::Text(v) => Some(v),
                         _ => None,
                     })
                     .collect::<Option<_>>()?,
@@ -201,7 +213,7 @@ impl ColumnValues {
             Column::Int => ColumnValues::Int(
                 values
                     .map(|v| match v {
-                        Arg::Int(v) => Some(*v),
+                        Arg::Int(v) => Some(v),
                         _ => None,
                     })
                     .collect::<Option<_>>()?,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::appends::EVENTS;
 use super::merchants::millis_to_time;
-use super::tx::{ROWS_PER_INSERT, chunk_sizes, values};
+use super::tx::{shaped_chunks, values};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::EventId;
 use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
@@ -283,15 +283,13 @@ impl Tx {
         }
         let mut recorded = vec![false; attempts.len()];
         for ((number, then), members) in alike {
-            let mut members = members.into_iter();
-            for size in chunk_sizes(members.len()) {
-                let chunk: Vec<usize> = members.by_ref().take(size).collect();
+            for chunk in shaped_chunks(&members) {
                 let ids: Vec<String> = chunk
                     .iter()
                     .map(|&i| attempts[i].0.event_id.to_string())
                     .collect();
                 let settled = self.settle(worker, number, then, &ids, now).await?;
-                for (i, id) in chunk.into_iter().zip(&ids) {
+                for (&i, id) in chunk.iter().zip(&ids) {
                     recorded[i] = settled.contains(id);
                 }
             }
@@ -302,7 +300,7 @@ impl Tx {
             .filter(|(_, recorded)| **recorded)
             .map(|((attempt, _), _)| attempt)
             .collect();
-        for chunk in settled.chunks(ROWS_PER_INSERT) {
+        for chunk in shaped_chunks(&settled) {
             let sql = format!(
                 "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms,
                                              http_status, error, response_snippet)

@@ -7,7 +7,7 @@ use bayar_snap::PublicKey;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::tx::{ROWS_PER_INSERT, values};
+use super::tx::{shaped_chunks, values};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::{EventId, MerchantId, PaymentId, UserId};
 use crate::ledger::AccountId;
@@ -175,7 +175,7 @@ impl TryFrom<ApiRow> for ApiCall {
 impl Tx {
     /// Inserts `calls`, many rows per statement.
     pub(crate) async fn insert_api_calls(&mut self, calls: &[ApiCall]) -> Result<(), StoreError> {
-        for chunk in calls.chunks(ROWS_PER_INSERT) {
+        for chunk in shaped_chunks(calls) {
             let sql = format!(
                 "INSERT INTO api_log (id, merchant_id, at, method, path, http_status,
                                       response_code, message, latency_ms)
@@ -225,7 +225,7 @@ impl Tx {
             seen.calls += 1;
         }
         let outcomes: Vec<_> = outcomes.into_iter().collect();
-        for chunk in outcomes.chunks(ROWS_PER_INSERT) {
+        for chunk in shaped_chunks(&outcomes) {
             let sql = format!(
                 "INSERT INTO api_outcomes AS o (merchant_id, method, path, http_status,
                      response_code, message, last_id, last_at, max_latency_ms, calls)

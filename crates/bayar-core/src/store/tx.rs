@@ -55,9 +55,6 @@ impl Drop for SqliteTx {
     }
 }
 
-/// Rows per multi-row `INSERT`: at up to 9 columns, far below every engine's parameter limit.
-pub(super) const ROWS_PER_INSERT: usize = 100;
-
 /// Sizes to split `n` rows into, largest first: 64 at a time, then at most one of each
 /// smaller power of two. Statements over a variable number of rows then come in at most seven
 /// shapes, so the prepared-statement caches hold them all whatever the batch size.
@@ -66,6 +63,17 @@ pub(super) fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
         let size = [64, 32, 16, 8, 4, 2, 1].into_iter().find(|&s| s <= n)?;
         n -= size;
         Some(size)
+    })
+}
+
+/// `items` in chunks of the sizes [`chunk_sizes`] gives: at most 64 rows of up to ten
+/// columns per statement, far below every engine's parameter limit.
+pub(super) fn shaped_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    chunk_sizes(items.len()).map(move |size| {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        chunk
     })
 }
 
@@ -275,6 +283,13 @@ mod tests {
         assert_eq!(sizes(70), vec![64, 4, 2]);
         assert_eq!(sizes(200), vec![64, 64, 64, 8]);
         assert_eq!(sizes(63), vec![32, 16, 8, 4, 2, 1]);
+        let items: Vec<usize> = (0..70).collect();
+        let chunks: Vec<&[usize]> = super::shaped_chunks(&items).collect();
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![64, 4, 2]
+        );
+        assert_eq!(chunks.concat(), items);
     }
 
     #[test]
