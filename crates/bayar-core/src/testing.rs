@@ -152,6 +152,15 @@ async fn drop_stale_schemas(url: &str) {
     pool.close().await;
 }
 
+/// Runs `commands` in one batch, as the writer runs commands that arrive together, with the
+/// default fees; returns each one's answer.
+pub async fn run_as_one_batch<C: crate::writer::Command>(
+    store: &Store,
+    commands: Vec<C>,
+) -> Vec<Result<C::Output, crate::CoreError>> {
+    crate::writer::run_as_one_batch(store, &crate::writer::Context::default(), commands).await
+}
+
 /// Applies a raw ledger transfer: lets tests exercise the ledger's own rules directly.
 #[derive(Clone, Debug)]
 pub struct ApplyTransfer(pub crate::ledger::Transfer);

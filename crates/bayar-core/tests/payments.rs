@@ -575,3 +575,100 @@ async fn a_payment_is_found_by_its_reference_its_id_or_both() {
         );
     }
 }
+
+/// Runs `debits` as one batch and checks each answer, told in terms that do not depend on
+/// ids or times.
+async fn assert_batch_answers(f: &Fixture, debits: Vec<DebitNow>, expected: &[&str]) {
+    let answers: Vec<String> = testing::run_as_one_batch(&f.store.store, debits)
+        .await
+        .iter()
+        .map(|answer| match answer {
+            Ok(o) => format!(
+                "{} {:?} {:?} replayed={}",
+                o.payment.partner_reference_no, o.payment.status, o.payment.failure, o.replayed
+            ),
+            Err(e) => format!("refused: {e}"),
+        })
+        .collect();
+    assert_eq!(answers, expected, "{}", f.engine);
+}
+
+#[tokio::test]
+async fn direct_debits_in_one_batch_end_as_they_would_one_by_one() {
+    for t in testing::all().await {
+        let f = Fixture::new(t).await;
+        let ana = f.customer(Rail::Bank, "081400000001", "100000.00").await;
+        let budi = f.customer(Rail::Bank, "081400000002", "100000.00").await;
+        let poor = f.customer(Rail::Bank, "081400000003", "10.00").await;
+        let frozen = f.customer(Rail::Bank, "081400000004", "100000.00").await;
+        let wallet = f.customer(Rail::Wallet, "081400000005", "100000.00").await;
+        f.core
+            .run(bayar_core::commands::SetCustomerStatus {
+                customer_id: frozen.id,
+                status: CustomerStatus::Frozen,
+            })
+            .await
+            .unwrap();
+        let debit =
+            |reference: &str, amount: &str, customer: &bayar_core::customer::Customer| DebitNow {
+                payment: f.payment(reference, Channel::AlloDirectDebit, amount),
+                customer_id: customer.id,
+            };
+
+        // Everything that can happen to a direct debit, in one batch: the usual, a repeat
+        // of a request made earlier in the batch, the same reference for another amount, a
+        // frozen account, an amount out of range, a customer of another rail.
+        assert_batch_answers(
+            &f,
+            vec![
+                debit("INV-B1", "1000.00", &ana),
+                debit("INV-B2", "2000.00", &budi),
+                debit("INV-B1", "1000.00", &ana),
+                debit("INV-B3", "500.00", &frozen),
+                debit("INV-B1", "999.00", &ana),
+                debit("INV-B4", "0.01", &budi),
+                debit("INV-B5", "500.00", &wallet),
+                debit("INV-B6", "3000.00", &ana),
+            ],
+            &[
+                "INV-B1 Succeeded None replayed=false",
+                "INV-B2 Succeeded None replayed=false",
+                "INV-B1 Succeeded None replayed=true",
+                "INV-B3 Failed Some(AccountFrozen) replayed=false",
+                "refused: the reference was already used with other content",
+                "refused: amount must be between 1.00 and 300000000.00",
+                "refused: customer not found",
+                "INV-B6 Succeeded None replayed=false",
+            ],
+        )
+        .await;
+        assert_eq!(f.posted(&ana.account).await, 10_000_000 - 400_000);
+        assert_eq!(f.posted(&budi.account).await, 10_000_000 - 200_000);
+        assert_eq!(f.count("payments").await, 4, "{}", f.engine);
+        assert_eq!(f.events("payment.succeeded").await, 3, "{}", f.engine);
+        assert_eq!(f.events("payment.failed").await, 1, "{}", f.engine);
+
+        // A customer short of funds among others: the batch still ends as one by one would,
+        // the others paid, the short one's payment failed, nothing of it moved.
+        assert_batch_answers(
+            &f,
+            vec![
+                debit("INV-B7", "1000.00", &ana),
+                debit("INV-B8", "100.00", &poor),
+                debit("INV-B9", "1000.00", &budi),
+                debit("INV-B10", "1.00", &poor),
+            ],
+            &[
+                "INV-B7 Succeeded None replayed=false",
+                "INV-B8 Failed Some(InsufficientFunds) replayed=false",
+                "INV-B9 Succeeded None replayed=false",
+                "INV-B10 Succeeded None replayed=false",
+            ],
+        )
+        .await;
+        assert_eq!(f.posted(&ana.account).await, 10_000_000 - 500_000);
+        assert_eq!(f.posted(&budi.account).await, 10_000_000 - 300_000);
+        assert_eq!(f.posted(&poor.account).await, 1_000 - 100);
+        f.assert_ledger_sound().await;
+    }
+}
