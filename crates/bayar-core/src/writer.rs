@@ -272,15 +272,15 @@ pub(crate) async fn run_as_one_batch<C: Command>(
         }));
         answers.push(answer);
     }
-    let ran = run_batch(store, ctx, &mut batch).await.map_err(Arc::new);
-    let committed = ran.clone().map(|_| ());
-    // Commands that lost a lock race would run in the next batch; here there is none.
-    let carried = batch.split_off(*ran.as_ref().unwrap_or(&batch.len()));
+    let (committed, ran) = match run_batch(store, ctx, &mut batch).await {
+        Ok(ran) => (Ok(()), ran),
+        Err(e) => (Err(Arc::new(e)), batch.len()),
+    };
+    // Commands that lost a lock race would run in the next batch; here there is none, so
+    // they are dropped unanswered and their callers see the writer stopped.
+    batch.truncate(ran);
     for job in batch {
         job.finish(committed.clone());
-    }
-    for job in carried {
-        job.finish(Err(Arc::new(StoreError::Aborted)));
     }
     let mut out = Vec::new();
     for answer in answers {
