@@ -2,7 +2,8 @@
 //! its own would cost the writer a savepoint and an insert per call, on the same loop that
 //! commits payments. Instead records queue here, and one task hands whatever has queued since
 //! its last write to the writer as a single [`RecordApiCalls`] command: under load, one
-//! multi-row insert per group commit.
+//! multi-row insert per group commit. The writer is the one for bookkeeping (see
+//! [`crate::writer::Command::bookkeeping`]).
 
 use tokio::sync::mpsc;
 

@@ -68,6 +68,8 @@ pub struct Core {
 struct Inner {
     store: Store,
     writer: Writer,
+    /// Where bookkeeping commands run ([`Command::bookkeeping`]): `writer` itself on SQLite.
+    records: Writer,
     api_log: ApiLogQueue,
     committed: Arc<Notify>,
     merchants: MerchantCache,
@@ -83,19 +85,40 @@ impl Core {
             .await??;
         let gateway = stored.load()?;
         let committed = Arc::new(Notify::new());
+        let ctx = Context {
+            fees: config.fees.clone(),
+        };
         let writer = Writer::start(
+            "bayar-writer",
             store.clone(),
             config.writer.clone(),
-            Context {
-                fees: config.fees.clone(),
-            },
+            ctx.clone(),
             committed.clone(),
         );
+        let records = match &store {
+            // Bookkeeping (API log, notification claims and deliveries) was a third of the
+            // payment loop's round trips; on a connection of its own it commits beside the
+            // payments instead of between them, as another process's would.
+            Store::Postgres(_) => Writer::start(
+                "bayar-records",
+                store.clone(),
+                WriterConfig {
+                    loops: 1,
+                    ..config.writer.clone()
+                },
+                ctx,
+                committed.clone(),
+            ),
+            // SQLite has one write lock: a second loop would only wait for it, and sharing
+            // the payments' commits shares their fsyncs.
+            Store::Sqlite { .. } => writer.clone(),
+        };
         Ok(Core {
             inner: Arc::new(Inner {
                 store,
-                api_log: ApiLogQueue::start(writer.clone()),
+                api_log: ApiLogQueue::start(records.clone()),
                 writer,
+                records,
                 committed,
                 merchants: MerchantCache::new(std::time::Duration::from_secs(5)),
                 gateway,
@@ -117,7 +140,12 @@ impl Core {
 
     /// Runs a command in the next group commit; returns once it is durable (or refused).
     pub async fn run<C: Command>(&self, command: C) -> Result<C::Output, CoreError> {
-        self.inner.writer.run(command).await
+        let writer = if command.bookkeeping() {
+            &self.inner.records
+        } else {
+            &self.inner.writer
+        };
+        writer.run(command).await
     }
 
     /// Runs a command once per idempotency key: a repeat with the same request gets the

@@ -63,6 +63,14 @@ pub trait Command: Send + Sync + 'static {
     fn wakes_notifier(&self) -> bool {
         true
     }
+
+    /// Whether this command only records what happened (API calls, notification claims and
+    /// deliveries): it touches no row a business command reads or updates, so it may commit
+    /// apart from them. On PostgreSQL such commands run on a writer of their own (see
+    /// [`crate::Core::run`]), keeping the payment loop's chain of round trips its own.
+    fn bookkeeping(&self) -> bool {
+        false
+    }
 }
 
 /// Tunables of the writer.
@@ -171,9 +179,10 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer loops on `store`. They stop when every `Writer` handle is dropped.
-    /// `committed` is signalled after each committed batch.
+    /// Starts the writer loops on `store`, on a thread called `name`. They stop when every
+    /// `Writer` handle is dropped. `committed` is signalled after each committed batch.
     pub fn start(
+        name: &str,
         store: Store,
         config: WriterConfig,
         ctx: Context,
@@ -194,7 +203,7 @@ impl Writer {
                 // thread of its own so a batch never holds up a runtime worker.
                 let runtime = tokio::runtime::Handle::current();
                 let work = batch_loop(store, ctx, rx, committed, max_batch, linger);
-                on_writer_thread(move || runtime.block_on(work));
+                on_writer_thread(name, move || runtime.block_on(work));
             }
             Store::Postgres(pool) => {
                 // A payment is a dozen round trips to PostgreSQL in a row. On the shared
@@ -205,7 +214,7 @@ impl Writer {
                 // batches, like any lost connection, instead of the start.
                 let loops = config.loops.max(1);
                 let options = pool.connect_options();
-                on_writer_thread(move || {
+                on_writer_thread(name, move || {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
@@ -294,9 +303,9 @@ pub(crate) async fn run_as_one_batch<C: Command>(
 }
 
 /// Runs `work` (the writer loops) on a thread of their own, named for `top` and `perf`.
-fn on_writer_thread(work: impl FnOnce() + Send + 'static) {
+fn on_writer_thread(name: &str, work: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
-        .name("bayar-writer".into())
+        .name(name.into())
         .spawn(work)
         .expect("the OS refused a thread for the writer");
 }

@@ -672,3 +672,73 @@ async fn direct_debits_in_one_batch_end_as_they_would_one_by_one() {
         f.assert_ledger_sound().await;
     }
 }
+
+/// On PostgreSQL, bookkeeping (here the API log) commits on a writer of its own: it is not
+/// queued behind a payment that waits for a row lock, and the payment completes once the
+/// lock is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookkeeping_does_not_wait_for_the_payment_loop_on_postgres() {
+    let Some(store) = testing::postgres().await else {
+        return;
+    };
+    let f = Fixture::new(store).await;
+    let ana = f.customer(Rail::Bank, "081200000071", "100000.00").await;
+    let bayar_core::store::Store::Postgres(pool) = &f.store.store else {
+        unreachable!("a PostgreSQL test store");
+    };
+
+    // Another session holds Ana's account row: her debit waits for it inside the writer.
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+        .bind(ana.account.to_string())
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let core = f.core.clone();
+    let payment = f.payment("INV-HELD", Channel::AlloDirectDebit, "1000.00");
+    let mut debit = tokio::spawn(async move {
+        core.run(DebitNow {
+            payment,
+            customer_id: ana.id,
+        })
+        .await
+    });
+
+    let call = bayar_core::portal::ApiCall {
+        id: ulid::Ulid::new().to_string(),
+        merchant_id: f.merchant.id,
+        at: Utc::now(),
+        method: "POST".into(),
+        path: "/while-a-payment-waits".into(),
+        http_status: 200,
+        response_code: Some("2005400".into()),
+        message: None,
+        latency_ms: 1,
+    };
+    f.core.record_api_call(call).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f
+        .core
+        .api_log(&f.merchant.id, None, 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API log waited for the payment loop"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), &mut debit)
+            .await
+            .is_err(),
+        "the debit went through while its account row was held"
+    );
+
+    holder.commit().await.unwrap();
+    let paid = debit.await.unwrap().unwrap().payment;
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    f.assert_ledger_sound().await;
+}

@@ -1,6 +1,7 @@
-//! The notification worker's bookkeeping, run through the writer like every other change so
-//! that claims and recorded attempts share the payments' group commits (one fsync for many)
-//! instead of each paying a commit of its own.
+//! The notification worker's bookkeeping, run through a writer like every other change so
+//! that claims and recorded attempts are group-committed (one fsync for many) instead of each
+//! paying a commit of its own. They are [`Command::bookkeeping`]: on SQLite they share the
+//! payments' commits, on PostgreSQL they commit on a connection of their own.
 
 use std::time::Duration;
 
@@ -40,6 +41,10 @@ impl Command for ClaimDueEvents {
     fn wakes_notifier(&self) -> bool {
         false
     }
+
+    fn bookkeeping(&self) -> bool {
+        true
+    }
 }
 
 /// Records delivery attempts of one worker, each with its event's next state, while the event
@@ -73,6 +78,10 @@ impl Command for RecordAttempts {
     fn wakes_notifier(&self) -> bool {
         false
     }
+
+    fn bookkeeping(&self) -> bool {
+        true
+    }
 }
 
 /// Hands a claimed event over to one copy per destination (see [`Tx::fan_out`]); `false` when
@@ -101,5 +110,9 @@ impl Command for FanOutEvent {
                 .fan_out(&self.worker, &self.event, &self.endpoints, ctx.now())
                 .await?)
         })
+    }
+
+    fn bookkeeping(&self) -> bool {
+        true
     }
 }

@@ -277,6 +277,10 @@ impl Command for RecordApiCalls {
     fn wakes_notifier(&self) -> bool {
         false
     }
+
+    fn bookkeeping(&self) -> bool {
+        true
+    }
 }
 
 /// Sets or clears where a merchant's notifications and customers go.
