@@ -1,10 +1,14 @@
 //! The write path: group commit.
 //!
 //! Every state change is a [`Command`]: plain data with an `execute` that runs inside a
-//! transaction. The [`Writer`] collects the commands that arrive together, runs each inside its
-//! own savepoint (a business refusal rolls back only that command), commits the batch once
+//! transaction. The [`Writer`] collects the commands that arrive together, runs them in one
+//! transaction (a business refusal rolls back only that command), commits the batch once
 //! (one fsync for many payments), and only then answers each caller. A caller is never told
 //! "done" before its change is durable, and never told "done" for a change that did not commit.
+//!
+//! Refusals are rare, so a batch first runs without savepoints; should a command fail, the
+//! whole transaction rolls back and the batch runs again with each command in a savepoint of
+//! its own. While refusals keep coming, batches start with savepoints.
 //!
 //! SQLite gets one writer loop (SQLite has one writer anyway) on a thread of its own, running
 //! each batch's statements back to back on the write connection; PostgreSQL gets one or more
@@ -281,8 +285,8 @@ pub(crate) async fn run_as_one_batch<C: Command>(
         }));
         answers.push(answer);
     }
-    let (committed, ran) = match run_batch(store, ctx, &mut batch).await {
-        Ok(ran) => (Ok(()), ran),
+    let (committed, ran) = match run_batch(store, ctx, &mut batch, true).await {
+        Ok(ran) => (Ok(()), ran.commands),
         Err(e) => (Err(Arc::new(e)), batch.len()),
     };
     // Commands that lost a lock race would run in the next batch; here there is none, so
@@ -321,6 +325,7 @@ async fn batch_loop(
     // Commands put back after losing a lock race; they open the next batch.
     let mut carried: Vec<Box<dyn Job>> = Vec::new();
     let mut pace = Pace::default();
+    let mut refusals = Refusals::default();
     loop {
         let mut batch = std::mem::take(&mut carried);
         if batch.is_empty() {
@@ -344,9 +349,12 @@ async fn batch_loop(
             // waiting for new commands, and their callers send none until answered.
             drain(&mut queue, &mut batch, max_batch);
         }
-        let outcome = run_batch(&store, &ctx, &mut batch).await;
+        let outcome = run_batch(&store, &ctx, &mut batch, refusals.none_expected()).await;
         let (outcome, ran) = match outcome {
-            Ok(ran) => (Ok(()), ran),
+            Ok(ran) => {
+                refusals.record(&ran);
+                (Ok(()), ran.commands)
+            }
             Err(e) => {
                 tracing::error!(error = %e, commands = batch.len(), "batch failed; nothing committed");
                 (Err(Arc::new(e)), batch.len())
@@ -384,6 +392,41 @@ impl Pace {
     }
 }
 
+/// Whether the commands of late have been refused, to choose how the next batch runs.
+#[derive(Debug)]
+struct Refusals {
+    /// Commands run since the last one that was refused or lost a lock race.
+    since_last: usize,
+}
+
+impl Default for Refusals {
+    fn default() -> Self {
+        Self {
+            since_last: Self::QUIET,
+        }
+    }
+}
+
+impl Refusals {
+    /// How many commands in a row must succeed before batches run without savepoints again:
+    /// a batch that meets a refusal runs twice, so that is tried only when refusals are rare.
+    const QUIET: usize = 64;
+
+    /// Records how a batch ran.
+    fn record(&mut self, ran: &BatchRan) {
+        self.since_last = if ran.refused {
+            0
+        } else {
+            self.since_last.saturating_add(ran.commands)
+        };
+    }
+
+    /// Whether the next batch should run without savepoints.
+    fn none_expected(&self) -> bool {
+        self.since_last >= Self::QUIET
+    }
+}
+
 /// Moves commands that are already waiting into `batch`, up to `max_batch`.
 fn drain(
     queue: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
@@ -398,25 +441,81 @@ fn drain(
     }
 }
 
-/// Runs the batch in one transaction and commits it. Returns how many commands ran: all of
-/// them, or those before the first one that lost a lock race (it and the rest run again in
-/// the next batch, once this commit has released the locks they wait for).
+/// How a committed batch ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BatchRan {
+    /// How many commands ran: all of them, or those before the first one that lost a lock
+    /// race (it and the rest run again in the next batch, once this commit has released the
+    /// locks they wait for).
+    commands: usize,
+    /// Whether a command was refused or lost a lock race.
+    refused: bool,
+}
+
+/// Runs the batch in one transaction and commits it. With `optimistic`, the commands run
+/// first without savepoints (on SQLite each savepoint copies every page its command changes
+/// into a journal; on PostgreSQL it is a round trip per command); if one of them does not
+/// succeed, that transaction rolls back and the batch runs again with savepoints.
 async fn run_batch(
     store: &Store,
     ctx: &Context,
     batch: &mut [Box<dyn Job>],
-) -> Result<usize, StoreError> {
-    // Each command runs in its own savepoint; the first opens with the transaction, and
-    // releasing one and opening the next is a single round trip to the database.
+    optimistic: bool,
+) -> Result<BatchRan, StoreError> {
+    if optimistic && run_without_savepoints(store, ctx, batch).await? {
+        return Ok(BatchRan {
+            commands: batch.len(),
+            refused: false,
+        });
+    }
+    run_in_savepoints(store, ctx, batch).await
+}
+
+/// Runs every command of the batch in one transaction, without savepoints, and commits it
+/// when all of them succeeded; otherwise rolls it back, writing nothing, and answers `false`.
+async fn run_without_savepoints(
+    store: &Store,
+    ctx: &Context,
+    batch: &mut [Box<dyn Job>],
+) -> Result<bool, StoreError> {
+    let mut tx = Tx::begin(store).await?;
+    for job in batch.iter_mut() {
+        let ran = job.run(&mut tx, ctx).await;
+        if let Some(broken) = tx.broken() {
+            let _ = tx.rollback().await;
+            return Err(broken);
+        }
+        if ran != Ran::Done {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Runs each command of the batch in a savepoint of its own and commits the batch.
+async fn run_in_savepoints(
+    store: &Store,
+    ctx: &Context,
+    batch: &mut [Box<dyn Job>],
+) -> Result<BatchRan, StoreError> {
+    // The first savepoint opens with the transaction, and releasing one and opening the next
+    // is a single round trip to the database.
     let mut tx = Tx::begin_with(store, "SAVEPOINT command").await?;
-    let mut ran = batch.len();
+    let mut ran = BatchRan {
+        commands: batch.len(),
+        refused: false,
+    };
     for (i, job) in batch.iter_mut().enumerate() {
-        match run_in_savepoint(&mut tx, ctx, job.as_mut(), i + 1 < ran).await {
+        match run_in_savepoint(&mut tx, ctx, job.as_mut(), i + 1 < ran.commands).await {
+            Ok(Ran::Done) => {}
+            Ok(Ran::Refused) => ran.refused = true,
             Ok(Ran::Contended) => {
-                ran = i;
+                ran.commands = i;
+                ran.refused = true;
                 break;
             }
-            Ok(_) => {}
             Err(e) => {
                 // The transaction itself is broken (connection lost): nothing of the batch
                 // stands.
@@ -479,7 +578,7 @@ mod tests {
 
     use std::time::{Duration, Instant};
 
-    use super::{Command, Context, Pace, run_as_one_batch};
+    use super::{BatchRan, Command, Context, Pace, Refusals, run_as_one_batch};
     use crate::error::CoreError;
     use crate::ids::{EventId, MerchantId};
     use crate::outbox::{EventKind, NewEvent};
@@ -629,6 +728,23 @@ mod tests {
         // 100 commands/s: waiting would only add latency.
         assert!(!pace_after(Duration::from_millis(10), 1, linger));
         assert!(!pace_after(Duration::from_micros(400), 1, Duration::ZERO));
+    }
+
+    #[test]
+    fn batches_go_without_savepoints_only_while_refusals_are_rare() {
+        let ran = |commands, refused| BatchRan { commands, refused };
+        let mut refusals = Refusals::default();
+        assert!(refusals.none_expected(), "a new writer expects none");
+        refusals.record(&ran(10, true));
+        assert!(!refusals.none_expected(), "a refusal was just seen");
+        for _ in 0..6 {
+            refusals.record(&ran(10, false));
+        }
+        assert!(!refusals.none_expected(), "60 commands are not yet quiet");
+        refusals.record(&ran(10, false));
+        assert!(refusals.none_expected());
+        refusals.record(&ran(3, true));
+        assert!(!refusals.none_expected());
     }
 
     #[test]
