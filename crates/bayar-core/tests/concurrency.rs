@@ -28,6 +28,7 @@ async fn concurrent_refunds_never_exceed_the_paid_amount() {
             .run(DebitNow {
                 payment: f.payment("INV-C", Channel::AlloDirectDebit, "100000.00"),
                 customer_id: bank.id,
+                cust_id_merchant: None,
             })
             .await
             .unwrap()
@@ -222,6 +223,7 @@ async fn one_direct_debit_sent_to_two_processes_at_once_charges_once() {
                 let command = DebitNow {
                     payment: f.payment(&reference, Channel::AlloDirectDebit, "1000.00"),
                     customer_id: bank.id,
+                    cust_id_merchant: None,
                 };
                 tasks.push(tokio::spawn(async move { core.run(command).await }));
             }

@@ -273,6 +273,7 @@ async fn child_task(core: Core, world: World, task: usize) {
                 core.run(DebitNow {
                     payment: create_payment(&world, &reference, Channel::AlloDirectDebit, value),
                     customer_id: customer,
+                    cust_id_merchant: None,
                 })
                 .await
                 .map(|out| {
@@ -661,6 +662,7 @@ async fn check_after_crash(db: &Db, world: &World, acks: &Acks) {
         let command = DebitNow {
             payment: create_payment(world, reference, Channel::AlloDirectDebit, *value),
             customer_id: *customer,
+            cust_id_merchant: None,
         };
         let (id, status) = (*id, *status);
         replays.push(tokio::spawn(async move {
@@ -694,6 +696,7 @@ async fn check_after_crash(db: &Db, world: &World, acks: &Acks) {
             core.run(DebitNow {
                 payment: create_payment(world, &reference, Channel::AlloDirectDebit, 50_000),
                 customer_id: world.banks[n % 4 / 2],
+                cust_id_merchant: None,
             })
             .await
             .map(|out| out.payment)

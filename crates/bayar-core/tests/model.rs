@@ -838,6 +838,7 @@ impl Run {
         let command = DebitNow {
             payment: self.payment_command(&reference, Channel::AlloDirectDebit, amount),
             customer_id: self.customers[payer].id,
+            cust_id_merchant: None,
         };
         let expect = if !in_range(Channel::AlloDirectDebit, amount) {
             Expect::Refused(Refusal::AmountOutOfRange)
@@ -1287,6 +1288,7 @@ impl Run {
                 let command = DebitNow {
                     payment: create,
                     customer_id: self.customers[debtor].id,
+                    cust_id_merchant: None,
                 };
                 self.exec(command, expect, injected).await
             }

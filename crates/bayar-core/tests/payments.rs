@@ -268,6 +268,7 @@ async fn direct_debit_then_several_partial_refunds_never_beyond_the_amount() {
             .run(DebitNow {
                 payment: f.payment("INV-D", Channel::AlloDirectDebit, "30000.00"),
                 customer_id: bank.id,
+                cust_id_merchant: None,
             })
             .await
             .unwrap()
@@ -613,6 +614,7 @@ async fn direct_debits_in_one_batch_end_as_they_would_one_by_one() {
             |reference: &str, amount: &str, customer: &bayar_core::customer::Customer| DebitNow {
                 payment: f.payment(reference, Channel::AlloDirectDebit, amount),
                 customer_id: customer.id,
+                cust_id_merchant: None,
             };
 
         // Everything that can happen to a direct debit, in one batch: the usual, a repeat
@@ -700,6 +702,7 @@ async fn bookkeeping_does_not_wait_for_the_payment_loop_on_postgres() {
         core.run(DebitNow {
             payment,
             customer_id: ana.id,
+            cust_id_merchant: None,
         })
         .await
     });

@@ -527,6 +527,7 @@ async fn status_of_a_stored_payment() {
                     notify_url: None,
                 },
                 customer_id: bank.id,
+                cust_id_merchant: None,
             })
             .await
             .unwrap()

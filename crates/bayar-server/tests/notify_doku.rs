@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bayar_core::commands::{
-    Cancel, CreatePayment, DebitNow, PaymentLookup, RecordPin, RefundPayment, SubmitOtp,
+    Cancel, CreatePayment, DebitNow, PaymentLookup, RecordPin, RefundPayment, SubmitOtp, Unbind,
 };
 use bayar_core::customer::{Customer, PhoneNumber, Pin, Rail};
 use bayar_core::ids::EventId;
@@ -166,6 +166,7 @@ async fn debit(
     core.run(DebitNow {
         payment: create_payment(merchant, reference, channel, amount),
         customer_id: who.id,
+        cust_id_merchant: None,
     })
     .await
     .unwrap()
@@ -439,6 +440,67 @@ async fn doku_merchants_get_notifications_their_sdk_verifies() {
         );
         assert_eq!(body["additionalInfo"]["custIdMerchant"], "cust-001");
         bayar_snap::time::parse_timestamp(body["refundTime"].as_str().unwrap()).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_debit_notification_names_the_customer_as_bound_when_they_paid() {
+    let Some(python) = python() else {
+        return;
+    };
+    for t in testing::all().await {
+        let (core, merchant, receiver) = doku_merchant(&t, &python, json!({})).await;
+        let payer = customer(&core, Rail::Bank, "081277770004", "50000.00").await;
+        bind(&core, &merchant, "081277770004", "cust-004").await;
+        let binding = core
+            .store()
+            .active_binding_of(&merchant.id, &payer.id)
+            .await
+            .unwrap()
+            .unwrap();
+        // As the DOKU face debits: through the binding behind the customer token.
+        let paid = core
+            .run(DebitNow {
+                payment: create_payment(
+                    &merchant,
+                    "INV-THEN",
+                    Channel::AlloDirectDebit,
+                    "10000.00",
+                ),
+                customer_id: payer.id,
+                cust_id_merchant: Some(binding.cust_id_merchant.clone()),
+            })
+            .await
+            .unwrap()
+            .payment;
+        // The merchant unbinds the account before the notification goes out.
+        core.run(Unbind {
+            merchant_id: merchant.id,
+            binding_id: binding.id,
+        })
+        .await
+        .unwrap();
+        let active = core.store().active_binding_of(&merchant.id, &payer.id);
+        assert!(active.await.unwrap().is_none(), "{}", t.engine);
+
+        let worker = start_worker(
+            &core,
+            RetrySchedule::new(vec![Duration::from_millis(50); 3]),
+        );
+        let id = event_about(core.store(), &paid.id.to_string()).await;
+        let (event, _) = settled(core.store(), &id).await;
+        worker.stop().await;
+        assert!(event.delivered_at.is_some(), "{}: {event:?}", t.engine);
+        let notifications = receiver.seen("notification");
+        assert_eq!(notifications.len(), 1, "{}: {notifications:?}", t.engine);
+        let n = &notifications[0];
+        assert_verified(n, &merchant);
+        assert_eq!(n["sdk_model"], true, "{n}");
+        assert_eq!(
+            n["body"]["additionalInfo"]["custIdMerchant"], "cust-004",
+            "{}: the payer as they paid, not as they are now: {n}",
+            t.engine
+        );
     }
 }
 

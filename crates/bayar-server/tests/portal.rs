@@ -177,6 +177,7 @@ async fn paid(core: &Core, merchant: &Merchant, reference: &str, amount: &str) -
             notify_url: None,
         },
         customer_id: customer.id,
+        cust_id_merchant: None,
     })
     .await
     .unwrap()

@@ -73,6 +73,7 @@ async fn a_merchant_works_in_the_portal_in_chromium() {
                     notify_url: None,
                 },
                 customer_id: customer.id,
+                cust_id_merchant: None,
             })
             .await
             .unwrap();

@@ -66,14 +66,16 @@ fn fingerprint(parts: &[&str]) -> String {
     hash.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the outbox event that tells the merchant about `payment`'s new state.
+/// Writes the outbox event that tells the merchant about `payment`'s new state; `payer` is
+/// the merchant's own id for the paying customer, when known.
 async fn payment_event(
     tx: &mut Tx,
     kind: EventKind,
     payment: &Payment,
+    payer: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
-    let payload = serde_json::json!({
+    let mut payload = serde_json::json!({
         "payment_id": payment.id.to_string(),
         "partner_reference_no": payment.partner_reference_no,
         "external_id": payment.external_id,
@@ -89,6 +91,9 @@ async fn payment_event(
         // the merchant's; the dialect that honours it reads it from here.
         "notify_url": payment.notify_url,
     });
+    if let Some(payer) = payer {
+        payload["cust_id_merchant"] = payer.into();
+    }
     tx.insert_event(
         &NewEvent {
             merchant_id: payment.merchant_id,

@@ -152,6 +152,10 @@ pub struct DebitNow {
     pub payment: CreatePayment,
     /// The customer whose account is debited.
     pub customer_id: CustomerId,
+    /// The merchant's own id for that customer (the binding's `custIdMerchant`) when the
+    /// debit comes through a binding: the payment's notifications report it as it was when
+    /// the customer paid. Without it they look up the customer's binding at delivery.
+    pub cust_id_merchant: Option<String>,
 }
 
 impl Command for DebitNow {
@@ -186,7 +190,8 @@ impl Command for DebitNow {
                     EventKind::PaymentFailed
                 }
             };
-            payment_event(tx, kind, &payment, payment.created_at).await?;
+            let payer = self.cust_id_merchant.as_deref();
+            payment_event(tx, kind, &payment, payer, payment.created_at).await?;
             Ok(PaymentOutcome {
                 payment,
                 replayed: false,
@@ -615,7 +620,7 @@ async fn finish(
         })
         .await?;
     let payment = reload(tx, &payment.id, moved).await?;
-    payment_event(tx, kind, &payment, ctx.now()).await?;
+    payment_event(tx, kind, &payment, None, ctx.now()).await?;
     Ok(payment)
 }
 

@@ -135,14 +135,15 @@ impl DokuRenderer {
 
         // The body first: an event that cannot be rendered costs the merchant no handshake.
         let facts = Facts::of(event)?;
-        let cust_id_merchant = match facts.customer_id()? {
-            Some(customer) => self
+        let cust_id_merchant = match (facts.cust_id_merchant(), facts.customer_id()?) {
+            (Some(known), _) => Some(known.to_string()),
+            (None, Some(customer)) => self
                 .store
                 .active_binding_of(&event.merchant_id, &customer)
                 .await
                 .map_err(|e| RenderError::Store(e.to_string()))?
                 .map(|binding| binding.cust_id_merchant),
-            None => None,
+            (None, None) => None,
         };
         let body = facts.body(cust_id_merchant.as_deref(), event)?;
         let body = serde_json::to_vec(&body)
@@ -415,6 +416,10 @@ struct PaymentFacts {
     amount: String,
     #[serde(default)]
     customer_id: Option<String>,
+    /// The merchant's id for the customer as the payment was made (direct debits through a
+    /// binding carry it).
+    #[serde(default)]
+    cust_id_merchant: Option<String>,
 }
 
 /// A `refund.succeeded` payload.
@@ -459,6 +464,14 @@ impl Facts {
             }
         };
         payload(event).map(|facts| Facts::Payment(facts, status, desc))
+    }
+
+    /// The merchant's id for the customer, when the event recorded it.
+    fn cust_id_merchant(&self) -> Option<&str> {
+        match self {
+            Facts::Payment(p, ..) => p.cust_id_merchant.as_deref(),
+            Facts::Refund(_) => None,
+        }
     }
 
     fn customer_id(&self) -> Result<Option<CustomerId>, RenderError> {

@@ -72,6 +72,7 @@ async fn debit_allo(
                 notify_url: None,
             },
             customer_id: binding.customer_id,
+            cust_id_merchant: Some(binding.cust_id_merchant),
         }))
         .await
         .map_err(|e| match e {
