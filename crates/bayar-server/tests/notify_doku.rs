@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bayar_core::binding::Binding;
 use bayar_core::commands::{
     Cancel, CreatePayment, DebitNow, PaymentLookup, RecordPin, RefundPayment, SubmitOtp, Unbind,
 };
@@ -101,8 +102,9 @@ async fn customer(core: &Core, rail: Rail, phone: &str, balance: &str) -> Custom
 }
 
 /// Binds the bank account with `phone` to `merchant` as `cust_id_merchant`, through the
-/// commands behind the hosted binding page (OTP, then the PIN's outcome).
-async fn bind(core: &Core, merchant: &Merchant, phone: &str, cust_id_merchant: &str) {
+/// commands behind the hosted binding page (OTP, then the PIN's outcome); answers the active
+/// binding.
+async fn bind(core: &Core, merchant: &Merchant, phone: &str, cust_id_merchant: &str) -> Binding {
     let binding = core
         .run(bayar_core::commands::BeginBinding {
             merchant_id: merchant.id,
@@ -133,6 +135,7 @@ async fn bind(core: &Core, merchant: &Merchant, phone: &str, cust_id_merchant: &
         .unwrap()
         .expect("the binding is active");
     assert_eq!(active.cust_id_merchant, cust_id_merchant);
+    active
 }
 
 fn create_payment(
@@ -451,13 +454,7 @@ async fn a_direct_debit_notification_names_the_customer_as_bound_when_they_paid(
     for t in testing::all().await {
         let (core, merchant, receiver) = doku_merchant(&t, &python, json!({})).await;
         let payer = customer(&core, Rail::Bank, "081277770004", "50000.00").await;
-        bind(&core, &merchant, "081277770004", "cust-004").await;
-        let binding = core
-            .store()
-            .active_binding_of(&merchant.id, &payer.id)
-            .await
-            .unwrap()
-            .unwrap();
+        let binding = bind(&core, &merchant, "081277770004", "cust-004").await;
         // As the DOKU face debits: through the binding behind the customer token.
         let paid = core
             .run(DebitNow {
