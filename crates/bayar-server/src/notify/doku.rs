@@ -135,15 +135,17 @@ impl DokuRenderer {
 
         // The body first: an event that cannot be rendered costs the merchant no handshake.
         let facts = Facts::of(event)?;
-        let cust_id_merchant = match (facts.cust_id_merchant(), facts.customer_id()?) {
-            (Some(known), _) => Some(known.to_string()),
-            (None, Some(customer)) => self
-                .store
-                .active_binding_of(&event.merchant_id, &customer)
-                .await
-                .map_err(|e| RenderError::Store(e.to_string()))?
-                .map(|binding| binding.cust_id_merchant),
-            (None, None) => None,
+        let cust_id_merchant = match facts.cust_id_merchant() {
+            Some(known) => Some(known.to_string()),
+            None => match facts.customer_id()? {
+                Some(customer) => self
+                    .store
+                    .active_binding_of(&event.merchant_id, &customer)
+                    .await
+                    .map_err(|e| RenderError::Store(e.to_string()))?
+                    .map(|binding| binding.cust_id_merchant),
+                None => None,
+            },
         };
         let body = facts.body(cust_id_merchant.as_deref(), event)?;
         let body = serde_json::to_vec(&body)
