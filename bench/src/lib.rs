@@ -245,12 +245,13 @@ impl Bench<'_> {
         )
         .await;
         eprintln!(
-            "    {:>8.0}/s offered: {:>8.0}/s ok, p50 {:>7.2} ms, p99 {:>8.2} ms, p99.9 {:>8.2} ms, errors {}{} [{}]",
+            "    {:>8.0}/s offered: {:>8.0}/s ok, p50 {:>7.2} ms, p99 {:>8.2} ms, p99.9 {:>8.2} ms, RSS peak {:>5.0} MiB, errors {}{} [{}]",
             result.offered_rate,
             result.achieved_rate,
             result.p50_ms,
             result.p99_ms,
             result.p999_ms,
+            result.server_peak_rss_mib,
             result.errors,
             if result.error_kinds.is_empty() {
                 String::new()
@@ -357,9 +358,6 @@ impl Bench<'_> {
                 if drained { "" } else { ", NOT drained" }
             );
         }
-        for &pid in &self.pids {
-            procstat::reset_peak_rss(pid);
-        }
         let started = Instant::now();
         let cpu_before = procstat::total(&self.pids);
         let gen_before = procstat::usage(std::process::id()).unwrap_or_default();
@@ -376,6 +374,18 @@ impl Bench<'_> {
         }
         let cpu_after = procstat::total(&self.pids);
         let gen_after = procstat::usage(std::process::id()).unwrap_or_default();
+        // Each step resets VmHWM, so the scenario's peak is the largest of its steps' peaks and
+        // of the VmHWM now (the last step and the pause after it).
+        let server_peak_rss_mib = search
+            .iter()
+            .chain(at_fractions.iter().map(|f| &f.step))
+            .map(|s| s.server_peak_rss_mib)
+            .fold(procstat::mib(cpu_after.peak_rss_bytes), f64::max);
+        // The step that set the maximum: RSS at the sustained rate, not at an overload step.
+        let server_peak_rss_at_max_mib = search
+            .iter()
+            .find(|s| s.passed && s.offered_rate == max)
+            .map(|s| s.server_peak_rss_mib);
         Ok(ScenarioReport {
             name: name.into(),
             description: description.into(),
@@ -385,7 +395,8 @@ impl Bench<'_> {
             search,
             at_fractions,
             server_cpu_s: cpu_after.cpu_seconds - cpu_before.cpu_seconds,
-            server_peak_rss_mib: cpu_after.peak_rss_bytes as f64 / (1024.0 * 1024.0),
+            server_peak_rss_mib,
+            server_peak_rss_at_max_mib,
             generator_cpu_s: gen_after.cpu_seconds - gen_before.cpu_seconds,
             wall_s: started.elapsed().as_secs_f64(),
         })

@@ -65,6 +65,10 @@ pub struct StepResult {
     pub server_cpu_s: f64,
     /// Server CPU per answered request, in microseconds.
     pub server_cpu_us_per_request: f64,
+    /// Peak RSS of the largest bayar process during the step (`VmHWM` reset at its start), MiB.
+    pub server_peak_rss_mib: f64,
+    /// RSS of the largest bayar process at the end of the step, MiB.
+    pub server_rss_end_mib: f64,
     /// CPU seconds the bench process (generator and receiver) used during the step.
     pub generator_cpu_s: f64,
     /// Whether the step met the bound: no error, p99 within it.
@@ -84,7 +88,7 @@ fn ms(us: u64) -> f64 {
 }
 
 /// Runs one step of `picker`'s requests at `step.rate`, judged against `p99_bound_ms`.
-/// `pids` are the bayar processes whose CPU time is measured.
+/// `pids` are the bayar processes whose CPU time and memory are measured.
 pub async fn run_step(
     merchant: Arc<Merchant>,
     picker: Picker,
@@ -103,6 +107,10 @@ pub async fn run_step(
         in_flight: AtomicUsize::new(0),
     });
     let total = ((step.rate * step.duration.as_secs_f64()).round() as u64).max(1);
+    // The peak RSS of this step alone, not of an earlier (overload) step.
+    for &pid in pids {
+        procstat::reset_peak_rss(pid);
+    }
     let server_before = procstat::total(pids);
     let me = std::process::id();
     let generator_before = procstat::usage(me).unwrap_or_default();
@@ -193,6 +201,8 @@ pub async fn run_step(
         max_ms: ms(histogram.max()),
         server_cpu_s,
         server_cpu_us_per_request: server_cpu_s * 1e6 / answered as f64,
+        server_peak_rss_mib: procstat::mib(server_after.peak_rss_bytes),
+        server_rss_end_mib: procstat::mib(server_after.rss_bytes),
         generator_cpu_s: (generator_after.cpu_seconds - generator_before.cpu_seconds).max(0.0),
         passed: errors == 0 && p99_ms <= p99_bound_ms,
     }

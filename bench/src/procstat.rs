@@ -52,7 +52,12 @@ pub fn reset_peak_rss(pid: u32) -> bool {
     fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
-/// The sum of CPU seconds and the largest peak RSS over several processes.
+/// Bytes in MiB, the unit of the reports.
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The sum of CPU seconds, and the largest peak and current RSS, over several processes.
 pub fn total(pids: &[u32]) -> Usage {
     pids.iter()
         .filter_map(|&pid| usage(pid))

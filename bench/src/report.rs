@@ -93,8 +93,11 @@ pub struct ScenarioReport {
     pub at_fractions: Vec<AtFraction>,
     /// CPU seconds of the bayar process(es) over the whole scenario.
     pub server_cpu_s: f64,
-    /// Peak RSS of the largest bayar process during the scenario, MiB.
+    /// Peak RSS of the largest bayar process during the scenario (overload steps included), MiB.
     pub server_peak_rss_mib: f64,
+    /// Peak RSS during the search step that set the maximum sustainable rate, MiB (`None` when
+    /// no rate passed): the memory at the sustained rate, apart from the overload steps.
+    pub server_peak_rss_at_max_mib: Option<f64>,
     /// CPU seconds of the bench process over the scenario.
     pub generator_cpu_s: f64,
     /// Wall-clock seconds of the scenario.
@@ -210,7 +213,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "\n{:<18} {:>9} {:>7} | {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} {:>7}",
+            "\n{:<18} {:>9} {:>7} | {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} {:>7} {:>14}",
             "scenario",
             "max rps",
             "ceil%",
@@ -222,7 +225,8 @@ impl Report {
             "errors",
             "cpu us/r",
             "cpu s",
-            "RSS MiB"
+            "RSS MiB",
+            "RSS at max MiB"
         );
         for sc in self.ceiling.iter().chain(self.scenarios.iter()) {
             let ratio = sc
@@ -230,21 +234,30 @@ impl Report {
                 .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
             let mut first = true;
             for f in &sc.at_fractions {
-                let (name, max, ratio, cpu, rss) = if first {
+                let (name, max, ratio, cpu, rss, rss_at_max) = if first {
                     (
                         sc.name.as_str(),
                         format!("{:.0}", sc.max_sustainable_rate),
                         ratio.as_str(),
                         format!("{:.1}", sc.server_cpu_s),
                         format!("{:.0}", sc.server_peak_rss_mib),
+                        sc.server_peak_rss_at_max_mib
+                            .map_or("-".to_string(), |m| format!("{m:.0}")),
                     )
                 } else {
-                    ("", String::new(), "", String::new(), String::new())
+                    (
+                        "",
+                        String::new(),
+                        "",
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    )
                 };
                 first = false;
                 let _ = writeln!(
                     s,
-                    "{:<18} {:>9} {:>7} | {:>4.0}% {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>6} | {:>8.0} {:>8} {:>7}",
+                    "{:<18} {:>9} {:>7} | {:>4.0}% {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>6} | {:>8.0} {:>8} {:>7} {:>14}",
                     name,
                     max,
                     ratio,
@@ -256,7 +269,8 @@ impl Report {
                     f.step.errors,
                     f.step.server_cpu_us_per_request,
                     cpu,
-                    rss
+                    rss,
+                    rss_at_max
                 );
             }
             if sc.at_fractions.is_empty() {

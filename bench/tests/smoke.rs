@@ -149,6 +149,40 @@ async fn the_pipeline_runs_and_the_checks_pass() {
         .as_ref()
         .expect("the notify scenario ran");
     assert_eq!(notify.delivered, notify.burst_payments);
+    // RSS per step. In process, the measured pid is this test's own (`measures_bayar_alone` is
+    // false): the figures are only checked for being read and consistent, never for a size.
+    for sc in report.ceiling.iter().chain(&report.scenarios) {
+        for step in sc
+            .search
+            .iter()
+            .chain(sc.at_fractions.iter().map(|f| &f.step))
+        {
+            assert!(
+                step.server_peak_rss_mib >= 1.0
+                    && step.server_rss_end_mib > 0.0
+                    && step.server_peak_rss_mib >= step.server_rss_end_mib,
+                "{}: {step:?}",
+                sc.name
+            );
+            assert!(
+                sc.server_peak_rss_mib >= step.server_peak_rss_mib,
+                "{}",
+                sc.name
+            );
+        }
+        if sc.max_sustainable_rate > 0.0 {
+            let at_max = sc
+                .server_peak_rss_at_max_mib
+                .unwrap_or_else(|| panic!("{}: no RSS at the maximum", sc.name));
+            assert!(
+                at_max > 0.0 && at_max <= sc.server_peak_rss_mib,
+                "{}",
+                sc.name
+            );
+        } else {
+            assert_eq!(sc.server_peak_rss_at_max_mib, None, "{}", sc.name);
+        }
+    }
     for file in ["smoke.json", "smoke.png"] {
         let len = std::fs::metadata(results.path().join(file)).unwrap().len();
         assert!(len > 0, "{file} written");
@@ -156,4 +190,21 @@ async fn the_pipeline_runs_and_the_checks_pass() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(results.path().join("smoke.json")).unwrap()).unwrap();
     assert_eq!(json["engine"], "sqlite");
+    let payment = &json["scenarios"][0];
+    assert!(
+        payment
+            .as_object()
+            .unwrap()
+            .contains_key("server_peak_rss_at_max_mib")
+    );
+    let steps = payment["search"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(payment["at_fractions"].as_array().unwrap());
+    for step in steps {
+        for field in ["server_peak_rss_mib", "server_rss_end_mib"] {
+            assert!(step[field].is_f64(), "{field} in {step}");
+        }
+    }
 }

@@ -7,9 +7,10 @@ use crate::ledger::LedgerError;
 use crate::payment::PaymentStatus;
 use crate::store::StoreError;
 
-/// Everything a core call can refuse or fail with. All but `Store`, `Key` and `Ledger` are
-/// business outcomes a face answers with a 4xx-style code; those three mean bayar failed and
-/// the request had no effect.
+/// Everything a core call can refuse or fail with. All but `Store`, `Key`, `Ledger` and the
+/// hashing failures are business outcomes a face answers with a 4xx-style code; those mean
+/// bayar failed and the request had no effect. `Overloaded` is neither: a refusal for now,
+/// to be retried (HTTP 429).
 #[derive(Debug, Error)]
 pub enum CoreError {
     /// The merchant already used this `X-EXTERNAL-ID` today (Jakarta time).
@@ -130,6 +131,10 @@ pub enum CoreError {
     /// The store failed; the request had no effect.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// bayar has more writes queued than it takes on; this one was refused before it did
+    /// anything, so the same request may simply be sent again a little later.
+    #[error("too many requests in progress; nothing was done, try again shortly")]
+    Overloaded,
 }
 
 impl From<sqlx::Error> for CoreError {

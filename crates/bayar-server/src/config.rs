@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use bayar_core::store::Store;
+use bayar_core::writer::WriterConfig;
 use bayar_core::{Core, CoreConfig, CoreError};
 use clap::Args;
 
@@ -22,6 +23,12 @@ pub struct StoreArgs {
     /// `synchronous_commit=off`). Faster; a crash may lose acknowledged payments.
     #[arg(long, env = "BAYAR_UNSAFE_NO_FSYNC", global = true)]
     pub unsafe_no_fsync: bool,
+
+    /// Most writes (payments, refunds, bindings...) waiting to commit at once. Beyond it
+    /// requests are answered at once with HTTP 429 (SNAP `429xx00`, Stripe `rate_limit`),
+    /// nothing done, instead of queueing without bound.
+    #[arg(long, env = "BAYAR_MAX_QUEUED_WRITES", default_value_t = WriterConfig::default().max_queued, global = true)]
+    pub max_queued_writes: usize,
 }
 
 impl StoreArgs {
@@ -32,7 +39,9 @@ impl StoreArgs {
             tracing::warn!("durability is OFF: acknowledged writes may be lost on a crash");
         }
         let store = Store::open(&self.database_url, durable).await?;
-        Core::start(store, CoreConfig::default()).await
+        let mut config = CoreConfig::default();
+        config.writer.max_queued = self.max_queued_writes;
+        Core::start(store, config).await
     }
 }
 

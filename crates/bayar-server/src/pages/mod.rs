@@ -182,6 +182,12 @@ impl PageError {
                 "For your security this form could not be accepted: it did not come from this \
                  page, or the page is out of date. Nothing was changed.",
             ),
+            PageError::Core(CoreError::Overloaded) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Very busy right now",
+                "We are handling a great many payments right now. Nothing was changed; please \
+                 try again in a moment.",
+            ),
             PageError::Core(_) | PageError::Internal(_) => {
                 // Logged here, once; the browser only learns that it failed.
                 tracing::error!(error = %self, "hosted page failed");

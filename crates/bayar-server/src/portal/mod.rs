@@ -156,6 +156,12 @@ impl IntoResponse for PortalError {
                 "Address not readable",
                 "The address of this page could not be read.",
             ),
+            PortalError::Core(CoreError::Overloaded) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Very busy right now",
+                "bayar has too many requests in progress. Nothing was changed; try again in a \
+                 moment.",
+            ),
             PortalError::Core(_) | PortalError::Internal(_) => {
                 tracing::error!(error = %self, "portal request failed");
                 (

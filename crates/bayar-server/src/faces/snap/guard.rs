@@ -81,7 +81,7 @@ pub async fn claim(
 }
 
 /// The answer to core errors every operation shares: a reused `X-EXTERNAL-ID` is a conflict;
-/// anything else here is bayar's own failure.
+/// anything else here is bayar's own (see [`internal`]).
 pub fn core_error(service: ServiceCode, err: CoreError) -> SnapError {
     match err {
         CoreError::DuplicateExternalId => SnapError::new(service, Case::Conflict),
@@ -244,8 +244,14 @@ async fn known_client(
         .ok_or_else(unknown)
 }
 
-/// Logs a failure of bayar itself and answers `500xx01`.
+/// The answer when bayar did not do the request: `429xx00` when it was too busy to take it
+/// (nothing was done; send it again shortly), else a failure of bayar itself, logged, and
+/// `500xx01`.
 pub fn internal(service: ServiceCode, err: &CoreError) -> SnapError {
+    if let CoreError::Overloaded = err {
+        // Not logged one by one: under overload that would be a line per refused request.
+        return SnapError::new(service, Case::TooManyRequests);
+    }
     tracing::error!(error = %err, "request failed inside bayar");
     SnapError::internal(service)
 }

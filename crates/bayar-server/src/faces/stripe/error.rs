@@ -99,6 +99,20 @@ impl StripeError {
         }
     }
 
+    /// Too many requests in progress: nothing was done, the same request may be sent again
+    /// shortly (429 `rate_limit`, which Stripe's libraries raise as their rate-limit error
+    /// and retry when configured to).
+    pub fn rate_limited() -> StripeError {
+        StripeError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            ..Self::invalid_request(
+                "Too many requests are in progress; nothing was done. Please retry shortly.",
+                None,
+            )
+        }
+        .with_code("rate_limit")
+    }
+
     /// bayar failed; the request had no effect.
     pub fn internal() -> StripeError {
         StripeError {
@@ -181,6 +195,7 @@ impl From<CoreError> for StripeError {
                 Some("amount"),
             )
             .with_code("amount_too_large"),
+            CoreError::Overloaded => StripeError::rate_limited(),
             err if err.is_internal() => {
                 tracing::error!(error = %err, "stripe face: internal failure");
                 StripeError::internal()
