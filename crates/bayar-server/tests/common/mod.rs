@@ -13,6 +13,7 @@ use bayar_core::outbox::RetrySchedule;
 use bayar_core::testing::TestStore;
 use bayar_core::{Core, CoreConfig};
 use bayar_server::app::{self, AppState};
+use bayar_server::connections::{CappedListener, DEFAULT_MAX_CONNECTIONS};
 use bayar_server::faces::snap::SnapConfig;
 use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::PrivateKey;
@@ -93,6 +94,7 @@ impl TestApp {
             dana: bayar_server::faces::dana::DanaConfig::default(),
             public_url: base.clone(),
         };
+        let listener = CappedListener::new(listener, DEFAULT_MAX_CONNECTIONS);
         let server = tokio::spawn(app::serve(listener, state, async {
             let _ = rx.await;
         }));
