@@ -14,7 +14,6 @@ use bayar_bench::{Config, Scenario};
 use bayar_core::store::Store;
 use bayar_core::{Core, CoreConfig};
 use bayar_server::app::{self, AppState};
-use bayar_server::connections::{CappedListener, DEFAULT_MAX_CONNECTIONS};
 use bayar_server::faces::dana::DanaConfig;
 use bayar_server::faces::snap::SnapConfig;
 use bayar_server::notify::{self, DialectRouter, WorkerConfig};
@@ -73,7 +72,6 @@ impl Launcher for InProcess {
                 public_url: base_url.clone(),
             };
             let (tx, rx) = oneshot::channel();
-            let listener = CappedListener::new(listener, DEFAULT_MAX_CONNECTIONS);
             let server = tokio::spawn(app::serve(listener, state, async move {
                 let _ = rx.await;
                 worker.stop().await;

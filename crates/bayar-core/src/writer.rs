@@ -623,6 +623,15 @@ mod tests {
     use crate::store::{Store, Tx};
     use crate::testing;
 
+    fn test_event(merchant_id: MerchantId) -> NewEvent {
+        NewEvent {
+            merchant_id,
+            kind: EventKind::Test,
+            subject_id: "subject".into(),
+            payload: serde_json::json!({}),
+        }
+    }
+
     /// Writes an outbox event (written behind), then optionally reads the outbox (which
     /// writes every waiting row first) and fails.
     struct AppendEvent {
@@ -640,13 +649,7 @@ mod tests {
             ctx: &'t Context,
         ) -> BoxFuture<'t, Result<EventId, CoreError>> {
             Box::pin(async move {
-                let event = NewEvent {
-                    merchant_id: self.merchant_id,
-                    kind: EventKind::Test,
-                    subject_id: "subject".into(),
-                    payload: serde_json::json!({}),
-                };
-                let id = tx.insert_event(&event, ctx.now());
+                let id = tx.insert_event(&test_event(self.merchant_id), ctx.now());
                 if self.read_back {
                     let due: i64 = tx
                         .query("SELECT COUNT(*) FROM events WHERE id = $1")
@@ -762,13 +765,7 @@ mod tests {
                 open.wait_for(|open| *open)
                     .await
                     .expect("the test keeps the gate");
-                let event = NewEvent {
-                    merchant_id: self.merchant_id,
-                    kind: EventKind::Test,
-                    subject_id: "gated".into(),
-                    payload: serde_json::json!({}),
-                };
-                Ok(tx.insert_event(&event, ctx.now()))
+                Ok(tx.insert_event(&test_event(self.merchant_id), ctx.now()))
             })
         }
 

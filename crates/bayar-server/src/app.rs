@@ -1,6 +1,7 @@
 //! The HTTP application: shared state, the router of every face, and serving with graceful
 //! shutdown.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -8,11 +9,11 @@ use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use bayar_core::Core;
+use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::connections::CappedListener;
 use crate::faces;
 use crate::faces::snap::SnapConfig;
 
@@ -77,12 +78,12 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 
 /// Serves `state` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
-    listener: CappedListener,
+    listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.core.store().clone();
-    let app = router(state).into_make_service();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -7,8 +7,6 @@ use bayar_core::writer::WriterConfig;
 use bayar_core::{Core, CoreConfig, CoreError};
 use clap::Args;
 
-use crate::connections::DEFAULT_MAX_CONNECTIONS;
-
 /// Where the data lives and how it is written; shared by every command.
 #[derive(Args, Clone, Debug)]
 pub struct StoreArgs {
@@ -67,11 +65,6 @@ pub struct ServeArgs {
     /// documented outcome). `BAYAR_SANDBOX=false` does the same.
     #[arg(long = "no-sandbox", env = "BAYAR_SANDBOX", action = clap::ArgAction::SetFalse)]
     pub sandbox: bool,
-
-    /// Most client connections open at once; beyond it new ones wait in the kernel's listen
-    /// queue until one closes, so overload cannot grow bayar's memory without bound.
-    #[arg(long, env = "BAYAR_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    pub max_connections: usize,
 
     /// How often to expire payments past their deadline, in milliseconds.
     #[arg(long, env = "BAYAR_EXPIRY_SWEEP_MS", default_value_t = 1000)]

@@ -16,7 +16,6 @@
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod connections;
 pub mod faces;
 pub mod notify;
 pub mod pages;

@@ -80,18 +80,6 @@ fn payment(reference: &str, value: &str) -> String {
     )
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    match &app.store.store {
-        bayar_core::store::Store::Sqlite { readers, .. } => {
-            sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
-        }
-        bayar_core::store::Store::Postgres(pool) => {
-            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
-        }
-    }
-}
-
 #[tokio::test]
 async fn bad_payment_requests_get_their_codes_and_write_nothing() {
     for store in testing::all().await {
@@ -150,7 +138,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             );
         }
         assert_eq!(
-            count(&app, "payments").await,
+            app.rows("payments").await,
             0,
             "{}: nothing was written",
             app.engine
@@ -192,7 +180,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             "{}",
             app.engine
         );
-        assert_eq!(count(&app, "payments").await, 1, "{}", app.engine);
+        assert_eq!(app.rows("payments").await, 1, "{}", app.engine);
 
         // The claim commits with the payment: a request the core refuses (here an
         // inconsistent repeat) leaves its X-EXTERNAL-ID unused for a corrected retry.
@@ -218,7 +206,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             "{}",
             app.engine
         );
-        assert_eq!(count(&app, "external_ids").await, 2, "{}", app.engine);
+        assert_eq!(app.rows("external_ids").await, 2, "{}", app.engine);
     }
 }
 
@@ -280,7 +268,7 @@ async fn binding_refusals() {
             assert_eq!(r.code, code, "{} {name}: {r:?}", app.engine);
         }
         assert_eq!(
-            count(&app, "bindings").await,
+            app.rows("bindings").await,
             1,
             "{}: only the first binding exists",
             app.engine
@@ -345,7 +333,7 @@ async fn refunds_balance_and_unbinding_refusals() {
                 .await;
             assert_eq!(r.code, code, "{} {body}: {r:?}", app.engine);
         }
-        assert_eq!(count(&app, "refunds").await, 0);
+        assert_eq!(app.rows("refunds").await, 0);
 
         let balance = r#"{"additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}}"#;
         let r = app

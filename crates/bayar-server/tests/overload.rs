@@ -44,18 +44,6 @@ impl Command for Hold {
     }
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    match &app.store.store {
-        bayar_core::store::Store::Sqlite { readers, .. } => {
-            sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
-        }
-        bayar_core::store::Store::Postgres(pool) => {
-            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_full_write_queue_answers_429_in_each_dialect_and_does_nothing() {
     for store in testing::all().await {
@@ -127,17 +115,13 @@ async fn a_full_write_queue_answers_429_in_each_dialect_and_does_nothing() {
 
         gate.send(true).unwrap();
         held.await.unwrap().unwrap();
-        assert_eq!(
-            count(&app, "bindings").await,
-            0,
-            "{engine}: nothing was done"
-        );
-        assert_eq!(count(&app, "payment_intents").await, 0, "{engine}");
+        assert_eq!(app.rows("bindings").await, 0, "{engine}: nothing was done");
+        assert_eq!(app.rows("payment_intents").await, 0, "{engine}");
 
         // Nothing was claimed either: the very same request, X-EXTERNAL-ID included, now binds.
         let again = app.post(BIND, &bind_headers, bind).await;
         assert_eq!(again.code, "2000700", "{engine}: {again:?}");
-        assert_eq!(count(&app, "bindings").await, 1, "{engine}");
+        assert_eq!(app.rows("bindings").await, 1, "{engine}");
         let stripe = create_intent().await.unwrap();
         assert_eq!(stripe.status().as_u16(), 200, "{engine}");
     }

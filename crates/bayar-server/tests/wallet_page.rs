@@ -152,18 +152,6 @@ async fn refund(app: &TestApp, reference: &str, number: &str, value: &str) -> Re
     signed(app, REFUND_PATH, &body, true).await
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    match &app.store.store {
-        bayar_core::store::Store::Sqlite { readers, .. } => {
-            sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
-        }
-        bayar_core::store::Store::Postgres(pool) => {
-            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
-        }
-    }
-}
-
 async fn ledger_is_sound(app: &TestApp) {
     let breaches = app.core.verify_ledger().await.unwrap();
     assert!(breaches.is_empty(), "{}: {breaches:?}", app.engine);
@@ -416,7 +404,7 @@ async fn the_customer_pays_and_the_merchant_refunds_once() {
         // DANA allows one refund only.
         let second = refund(&app, "INV-DANA-0001", "RF-DANA-2", "10000.00").await;
         assert_eq!(second.code, "4035815", "{second:?}");
-        assert_eq!(count(&app, "refunds").await, 1);
+        assert_eq!(app.rows("refunds").await, 1);
         let s = status(&app, "INV-DANA-0001").await;
         let history = s.body["refundHistory"].as_array().unwrap();
         assert_eq!(history.len(), 1, "{s:?}");
@@ -746,7 +734,7 @@ async fn bad_dana_requests_get_their_codes_and_write_nothing() {
             }
             assert!(reply.body.get("webRedirectUrl").is_none(), "{what}");
         }
-        assert_eq!(count(&app, "payments").await, 0, "{}", app.engine);
+        assert_eq!(app.rows("payments").await, 0, "{}", app.engine);
         ledger_is_sound(&app).await;
     }
 }

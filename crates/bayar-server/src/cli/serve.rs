@@ -9,7 +9,6 @@ use tokio::net::TcpListener;
 
 use crate::app::{self, AppState};
 use crate::config::ServeArgs;
-use crate::connections::CappedListener;
 use crate::faces::snap::SnapConfig;
 use crate::notify::{self, DialectRouter, NotifyArgs};
 use crate::sweeper::Sweeper;
@@ -58,7 +57,6 @@ pub async fn run(core: Core, args: ServeArgs, notify: NotifyArgs) -> Result<()> 
         sweeper.stop().await;
         worker.stop().await;
     };
-    let listener = CappedListener::new(listener, args.max_connections);
     app::serve(listener, state, shutdown).await?;
     Ok(())
 }

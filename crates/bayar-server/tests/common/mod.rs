@@ -13,7 +13,6 @@ use bayar_core::outbox::RetrySchedule;
 use bayar_core::testing::TestStore;
 use bayar_core::{Core, CoreConfig};
 use bayar_server::app::{self, AppState};
-use bayar_server::connections::{CappedListener, DEFAULT_MAX_CONNECTIONS};
 use bayar_server::faces::snap::SnapConfig;
 use bayar_server::notify::{self, DialectRouter, WorkerConfig, WorkerHandle};
 use bayar_snap::PrivateKey;
@@ -94,7 +93,6 @@ impl TestApp {
             dana: bayar_server::faces::dana::DanaConfig::default(),
             public_url: base.clone(),
         };
-        let listener = CappedListener::new(listener, DEFAULT_MAX_CONNECTIONS);
         let server = tokio::spawn(app::serve(listener, state, async {
             let _ = rx.await;
         }));
@@ -138,6 +136,19 @@ impl TestApp {
             ("X-TIMESTAMP".into(), timestamp.into()),
             ("X-SIGNATURE".into(), sig),
         ]
+    }
+
+    /// How many rows `table` holds.
+    pub async fn rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match &self.store.store {
+            bayar_core::store::Store::Sqlite { readers, .. } => {
+                sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
+            }
+            bayar_core::store::Store::Postgres(pool) => {
+                sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
+            }
+        }
     }
 
     pub async fn post(&self, path: &str, headers: &[(String, String)], body: &str) -> Reply {
