@@ -17,6 +17,15 @@ pub struct TestStore {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestStore {
+    /// How many rows `table` holds, read as any reader of the store would.
+    pub async fn rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        crate::store::on_reader!(&self.store, pool => sqlx::query_scalar(&sql).fetch_one(pool).await)
+            .expect("counting rows")
+    }
+}
+
 /// A fresh SQLite store in a temporary directory.
 pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory");

@@ -683,13 +683,6 @@ mod tests {
             .collect()
     }
 
-    async fn events_stored(store: &Store) -> i64 {
-        crate::store::on_reader!(store, pool => sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(pool)
-            .await)
-        .unwrap()
-    }
-
     #[tokio::test]
     async fn rows_written_behind_stand_or_fall_with_their_command() {
         for t in testing::all().await {
@@ -712,7 +705,7 @@ mod tests {
                 let stored = t.store.event(id).await.unwrap();
                 assert!(stored.is_some(), "{}: {id} {answers:?}", t.engine);
             }
-            let stored = events_stored(&t.store).await;
+            let stored = t.rows("events").await;
             assert_eq!(
                 stored, 2,
                 "{}: the refused commands' rows are gone",
@@ -740,7 +733,7 @@ mod tests {
                 let error = answer.as_ref().expect_err("nothing of the batch stands");
                 assert!(error.contains("appended rows"), "{}: {error}", t.engine);
             }
-            let stored = events_stored(&t.store).await;
+            let stored = t.rows("events").await;
             assert_eq!(stored, 0, "{}", t.engine);
         }
     }
@@ -825,7 +818,7 @@ mod tests {
                 assert!(answer.is_ok(), "{}: {answer:?}", t.engine);
             }
             assert_eq!(
-                events_stored(&t.store).await,
+                t.rows("events").await,
                 3,
                 "{}: the refused command wrote nothing",
                 t.engine

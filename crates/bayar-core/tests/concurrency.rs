@@ -105,7 +105,7 @@ async fn concurrent_disbursements_never_overdraw_the_deposit() {
         assert_eq!(succeeded, 15, "{}", f.engine);
         assert_eq!(f.posted(&f.deposit_account()).await, 0, "{}", f.engine);
         assert_eq!(
-            f.count("disbursements").await,
+            f.store.rows("disbursements").await,
             200,
             "{}: refusals are recorded",
             f.engine

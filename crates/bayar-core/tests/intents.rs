@@ -74,7 +74,7 @@ async fn an_intent_confirms_into_payments_until_one_succeeds() {
             Err(CoreError::ReturnUrlRequired)
         ));
         assert_eq!(
-            f.count("payments").await,
+            f.store.rows("payments").await,
             0,
             "{engine}: refusals write nothing"
         );
@@ -171,7 +171,7 @@ async fn a_checkout_session_pays_through_its_intent_or_expires_with_it() {
         };
         // The intent must be for the session's total.
         assert!(f.core.run(session("39000.00")).await.is_err(), "{engine}");
-        assert_eq!(f.count("payment_intents").await, 0, "{engine}");
+        assert_eq!(f.store.rows("payment_intents").await, 0, "{engine}");
 
         let created = f.core.run(session("40000.00")).await.unwrap();
         let id = created.session.id;

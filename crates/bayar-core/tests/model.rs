@@ -1512,7 +1512,7 @@ impl Run {
             ("disbursements", self.m.disbursements.len()),
         ] {
             assert_eq!(
-                self.f.count(table).await,
+                self.f.store.rows(table).await,
                 i64::try_from(expected).unwrap(),
                 "{engine}: rows in {table}"
             );

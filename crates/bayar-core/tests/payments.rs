@@ -503,7 +503,7 @@ async fn one_idempotency_key_runs_once_under_concurrency() {
         }
         assert_eq!(fresh, 1, "{}: exactly one request ran", f.engine);
         assert_eq!(
-            f.count("payments").await,
+            f.store.rows("payments").await,
             1,
             "{}: exactly one payment",
             f.engine
@@ -646,7 +646,7 @@ async fn direct_debits_in_one_batch_end_as_they_would_one_by_one() {
         .await;
         assert_eq!(f.posted(&ana.account).await, 10_000_000 - 400_000);
         assert_eq!(f.posted(&budi.account).await, 10_000_000 - 200_000);
-        assert_eq!(f.count("payments").await, 4, "{}", f.engine);
+        assert_eq!(f.store.rows("payments").await, 4, "{}", f.engine);
         assert_eq!(f.events("payment.succeeded").await, 3, "{}", f.engine);
         assert_eq!(f.events("payment.failed").await, 1, "{}", f.engine);
 

@@ -138,7 +138,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             );
         }
         assert_eq!(
-            app.rows("payments").await,
+            app.store.rows("payments").await,
             0,
             "{}: nothing was written",
             app.engine
@@ -180,7 +180,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             "{}",
             app.engine
         );
-        assert_eq!(app.rows("payments").await, 1, "{}", app.engine);
+        assert_eq!(app.store.rows("payments").await, 1, "{}", app.engine);
 
         // The claim commits with the payment: a request the core refuses (here an
         // inconsistent repeat) leaves its X-EXTERNAL-ID unused for a corrected retry.
@@ -206,7 +206,7 @@ async fn bad_payment_requests_get_their_codes_and_write_nothing() {
             "{}",
             app.engine
         );
-        assert_eq!(app.rows("external_ids").await, 2, "{}", app.engine);
+        assert_eq!(app.store.rows("external_ids").await, 2, "{}", app.engine);
     }
 }
 
@@ -268,7 +268,7 @@ async fn binding_refusals() {
             assert_eq!(r.code, code, "{} {name}: {r:?}", app.engine);
         }
         assert_eq!(
-            app.rows("bindings").await,
+            app.store.rows("bindings").await,
             1,
             "{}: only the first binding exists",
             app.engine
@@ -333,7 +333,7 @@ async fn refunds_balance_and_unbinding_refusals() {
                 .await;
             assert_eq!(r.code, code, "{} {body}: {r:?}", app.engine);
         }
-        assert_eq!(app.rows("refunds").await, 0);
+        assert_eq!(app.store.rows("refunds").await, 0);
 
         let balance = r#"{"additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}}"#;
         let r = app

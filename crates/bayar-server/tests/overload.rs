@@ -115,13 +115,17 @@ async fn a_full_write_queue_answers_429_in_each_dialect_and_does_nothing() {
 
         gate.send(true).unwrap();
         held.await.unwrap().unwrap();
-        assert_eq!(app.rows("bindings").await, 0, "{engine}: nothing was done");
-        assert_eq!(app.rows("payment_intents").await, 0, "{engine}");
+        assert_eq!(
+            app.store.rows("bindings").await,
+            0,
+            "{engine}: nothing was done"
+        );
+        assert_eq!(app.store.rows("payment_intents").await, 0, "{engine}");
 
         // Nothing was claimed either: the very same request, X-EXTERNAL-ID included, now binds.
         let again = app.post(BIND, &bind_headers, bind).await;
         assert_eq!(again.code, "2000700", "{engine}: {again:?}");
-        assert_eq!(app.rows("bindings").await, 1, "{engine}");
+        assert_eq!(app.store.rows("bindings").await, 1, "{engine}");
         let stripe = create_intent().await.unwrap();
         assert_eq!(stripe.status().as_u16(), 200, "{engine}");
     }

@@ -404,7 +404,7 @@ async fn the_customer_pays_and_the_merchant_refunds_once() {
         // DANA allows one refund only.
         let second = refund(&app, "INV-DANA-0001", "RF-DANA-2", "10000.00").await;
         assert_eq!(second.code, "4035815", "{second:?}");
-        assert_eq!(app.rows("refunds").await, 1);
+        assert_eq!(app.store.rows("refunds").await, 1);
         let s = status(&app, "INV-DANA-0001").await;
         let history = s.body["refundHistory"].as_array().unwrap();
         assert_eq!(history.len(), 1, "{s:?}");
@@ -734,7 +734,7 @@ async fn bad_dana_requests_get_their_codes_and_write_nothing() {
             }
             assert!(reply.body.get("webRedirectUrl").is_none(), "{what}");
         }
-        assert_eq!(app.rows("payments").await, 0, "{}", app.engine);
+        assert_eq!(app.store.rows("payments").await, 0, "{}", app.engine);
         ledger_is_sound(&app).await;
     }
 }

@@ -104,19 +104,6 @@ impl Fixture {
         );
     }
 
-    /// How many rows a table has.
-    pub async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        match &self.store.store {
-            bayar_core::store::Store::Sqlite { readers, .. } => {
-                sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
-            }
-            bayar_core::store::Store::Postgres(pool) => {
-                sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
-            }
-        }
-    }
-
     /// How many outbox events exist of a kind.
     pub async fn events(&self, kind: &str) -> i64 {
         let sql = "SELECT COUNT(*) FROM events WHERE kind = $1";

@@ -138,19 +138,6 @@ impl TestApp {
         ]
     }
 
-    /// How many rows `table` holds.
-    pub async fn rows(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        match &self.store.store {
-            bayar_core::store::Store::Sqlite { readers, .. } => {
-                sqlx::query_scalar(&sql).fetch_one(readers).await.unwrap()
-            }
-            bayar_core::store::Store::Postgres(pool) => {
-                sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
-            }
-        }
-    }
-
     pub async fn post(&self, path: &str, headers: &[(String, String)], body: &str) -> Reply {
         let mut req = self
             .http
