@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::Response;
 use axum::routing::get;
 use bayar_core::Core;
 use tokio::net::TcpListener;
@@ -63,6 +64,17 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Marks an answer to a request refused because bayar was too busy to take it
+/// ([`bayar_core::CoreError::Overloaded`]): nothing was done, and the client may send the same
+/// request again after `Retry-After` (one second: the write queue's bound drains in well under
+/// that at the rates it is sized for).
+pub fn busy(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// `GET /healthz`: 200 when the store answers, 503 when it does not.

@@ -66,6 +66,11 @@ where
                     return;
                 }
             }
+            // Refused while the writer's queue is full: the next pass expires them.
+            Err(CoreError::Overloaded) => {
+                tracing::warn!("too busy to expire overdue {what}; will retry");
+                return;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "expiring overdue {what} failed; will retry");
                 return;

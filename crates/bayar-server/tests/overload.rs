@@ -4,11 +4,15 @@
 
 mod common;
 
+use axum::response::IntoResponse;
 use bayar_core::customer::{PhoneNumber, Pin, Rail};
 use bayar_core::merchant::{MerchantName, NewMerchant};
 use bayar_core::store::Tx;
 use bayar_core::writer::{Command, Context, WriterConfig};
 use bayar_core::{CoreConfig, CoreError, NewCustomer, testing};
+use bayar_server::pages::PageError;
+use bayar_server::pages::layout::Brand;
+use bayar_server::portal::PortalError;
 use bayar_snap::Money;
 use common::TestApp;
 use futures_util::future::BoxFuture;
@@ -107,8 +111,10 @@ async fn a_full_write_queue_answers_429_in_each_dialect_and_does_nothing() {
         assert_eq!(refused.status, 429, "{engine}: {refused:?}");
         assert_eq!(refused.code, "4290700", "{engine}: {refused:?}");
         assert_eq!(refused.message, "Too Many Requests", "{engine}");
+        assert_eq!(refused.headers["retry-after"], "1", "{engine}");
         let stripe = create_intent().await.unwrap();
         assert_eq!(stripe.status().as_u16(), 429, "{engine}");
+        assert_eq!(stripe.headers()["retry-after"], "1", "{engine}");
         let body: Value = stripe.json().await.unwrap();
         assert_eq!(body["error"]["code"], "rate_limit", "{engine}: {body}");
         assert_eq!(body["error"]["type"], "invalid_request_error", "{engine}");
@@ -129,4 +135,18 @@ async fn a_full_write_queue_answers_429_in_each_dialect_and_does_nothing() {
         let stripe = create_intent().await.unwrap();
         assert_eq!(stripe.status().as_u16(), 200, "{engine}");
     }
+}
+
+/// A customer's hosted page and the portal say "very busy" (503) rather than "failed" (500),
+/// and when to come back, like the APIs' 429.
+#[test]
+fn pages_and_portal_answer_a_full_queue_with_503_and_retry_after() {
+    let page = PageError::Core(CoreError::Overloaded).into_page(Brand::Dana);
+    let portal = PortalError::Core(CoreError::Overloaded).into_response();
+    for (what, response) in [("page", page), ("portal", portal)] {
+        assert_eq!(response.status().as_u16(), 503, "{what}");
+        assert_eq!(response.headers()["retry-after"], "1", "{what}");
+    }
+    let failed = PageError::Core(CoreError::PaymentNotFound).into_page(Brand::Dana);
+    assert!(failed.headers().get("retry-after").is_none());
 }

@@ -126,20 +126,51 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 /// The body forms to try when verifying a signature, in order: [`Canon::Minified`],
 /// then [`Canon::Raw`] if it differs, then [`Canon::Reserialized`] if the body is valid
 /// JSON and differs from both. An empty body gives only `(Minified, b"")`.
-pub fn candidates(raw: &[u8]) -> Vec<(Canon, Cow<'_, [u8]>)> {
-    let minified = minify(raw);
-    let raw_differs = minified.as_ref() != raw;
-    let reser =
-        reserialize(raw).filter(|r| r.as_slice() != minified.as_ref() && r.as_slice() != raw);
-    let mut out = Vec::with_capacity(3);
-    out.push((Canon::Minified, minified));
-    if raw_differs {
-        out.push((Canon::Raw, Cow::Borrowed(raw)));
+///
+/// Each form is made only when the ones before it did not match: nearly every signature
+/// matches the first, and the re-serialised form costs a JSON parse.
+pub fn candidates(raw: &[u8]) -> Candidates<'_> {
+    Candidates {
+        raw,
+        next: Some(Canon::Minified),
     }
-    if let Some(r) = reser {
-        out.push((Canon::Reserialized, Cow::Owned(r)));
+}
+
+/// The forms [`candidates`] lists, made one at a time.
+#[derive(Clone, Debug)]
+pub struct Candidates<'a> {
+    raw: &'a [u8],
+    next: Option<Canon>,
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = (Canon, Cow<'a, [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.raw;
+        loop {
+            match self.next? {
+                Canon::Minified => {
+                    self.next = Some(Canon::Raw);
+                    return Some((Canon::Minified, minify(raw)));
+                }
+                Canon::Raw => {
+                    self.next = Some(Canon::Reserialized);
+                    // `minify` changes the bytes exactly when it finds one to remove.
+                    if first_removable(raw).is_some() {
+                        return Some((Canon::Raw, Cow::Borrowed(raw)));
+                    }
+                }
+                Canon::Reserialized => {
+                    self.next = None;
+                    let reserialized = reserialize(raw)?;
+                    if reserialized != raw && reserialized != minify(raw).as_ref() {
+                        return Some((Canon::Reserialized, Cow::Owned(reserialized)));
+                    }
+                }
+            }
+        }
     }
-    out
 }
 
 #[cfg(test)]
@@ -179,7 +210,7 @@ mod tests {
             body_hash_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        let c = candidates(b"");
+        let c: Vec<_> = candidates(b"").collect();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].0, Canon::Minified);
         assert!(c[0].1.is_empty());
@@ -187,7 +218,7 @@ mod tests {
 
     #[test]
     fn candidate_order_and_dedup() {
-        let kinds = |b: &[u8]| candidates(b).into_iter().map(|c| c.0).collect::<Vec<_>>();
+        let kinds = |b: &[u8]| candidates(b).map(|c| c.0).collect::<Vec<_>>();
         assert_eq!(kinds(b"{\"a\":1}"), [Canon::Minified]);
         assert_eq!(kinds(b"{ \"a\": 1 }"), [Canon::Minified, Canon::Raw]);
         assert_eq!(

@@ -82,7 +82,7 @@ proptest! {
         let once = minify(&raw).into_owned();
         let twice = minify(&once);
         prop_assert_eq!(twice.as_ref(), once.as_slice());
-        let c = candidates(&raw);
+        let c: Vec<_> = candidates(&raw).collect();
         prop_assert!(!c.is_empty() && c[0].0 == Canon::Minified);
         prop_assert!(c.len() <= 3);
     }

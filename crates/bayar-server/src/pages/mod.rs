@@ -206,9 +206,13 @@ impl PageError {
                 a id="retry" class="button" href=(retry) { "Open the page again" }
             }
         };
-        Page::new(title, content)
+        let response = Page::new(title, content)
             .status(status)
             .brand(brand)
-            .into_response()
+            .into_response();
+        if matches!(self, PageError::Core(CoreError::Overloaded)) {
+            return crate::app::busy(response);
+        }
+        response
     }
 }

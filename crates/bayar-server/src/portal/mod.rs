@@ -171,7 +171,7 @@ impl IntoResponse for PortalError {
                 )
             }
         };
-        layout::bare(
+        let response = layout::bare(
             title,
             html! {
                 h1 { (title) }
@@ -179,7 +179,11 @@ impl IntoResponse for PortalError {
             },
         )
         .status(status)
-        .into_response()
+        .into_response();
+        if matches!(self, PortalError::Core(CoreError::Overloaded)) {
+            return crate::app::busy(response);
+        }
+        response
     }
 }
 

@@ -90,6 +90,9 @@ impl IntoResponse for SnapError {
         if let Some(note) = self.note {
             response.extensions_mut().insert(ApiLogNote(note));
         }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response = crate::app::busy(response);
+        }
         response
     }
 }

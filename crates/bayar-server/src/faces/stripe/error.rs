@@ -220,6 +220,10 @@ impl IntoResponse for StripeError {
         if let Some(param) = self.param {
             error.insert("param".into(), param.into());
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            return crate::app::busy(response);
+        }
+        response
     }
 }
