@@ -104,6 +104,10 @@ pub struct Config {
     pub max_rate: f64,
     /// Bisection steps after the doubling.
     pub bisect_steps: u32,
+    /// How often a search step that failed is run again before the search believes it: one
+    /// stall of the machine (a VM's neighbour, a checkpoint's fsync) then does not set the
+    /// maximum. Every run is reported.
+    pub step_retries: u32,
     /// Fractions of the maximum measured at the end (0.25, 0.5, 0.75, 1.0).
     pub fractions: Vec<f64>,
     /// Pause between steps.
@@ -146,6 +150,7 @@ impl Config {
             start_rate: 250.0,
             max_rate: 64_000.0,
             bisect_steps: 3,
+            step_retries: 1,
             fractions: vec![0.25, 0.5, 0.75, 1.0],
             cooldown: Duration::from_secs(1),
             notify_burst: 5_000,
@@ -179,6 +184,7 @@ impl Config {
             "start_rate": self.start_rate,
             "max_rate": self.max_rate,
             "bisect_steps": self.bisect_steps,
+            "step_retries": self.step_retries,
             "fractions": self.fractions,
             "notify_burst": self.notify_burst,
             "durable_fsync": !self.unsafe_no_fsync,
@@ -286,6 +292,30 @@ impl Bench<'_> {
         }
     }
 
+    /// One step of the search at `rate`, run again up to [`Config::step_retries`] times while
+    /// it fails; every run goes into `steps`. Answers whether the last run passed.
+    async fn search_step(
+        &self,
+        picker: &Picker,
+        rate: f64,
+        steps: &mut Vec<StepResult>,
+    ) -> Result<bool> {
+        for run in 0..=self.config.step_retries {
+            if run > 0 {
+                eprintln!("    (failed; running {rate:.0}/s again)");
+            }
+            let r = self
+                .run_step(picker, rate, self.config.step_duration)
+                .await?;
+            let passed = r.passed;
+            steps.push(r);
+            if passed {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Doubling then bisecting: the highest offered rate that passed, and every step.
     async fn search(&self, picker: &Picker) -> Result<(f64, Vec<StepResult>)> {
         let c = self.config;
@@ -294,9 +324,7 @@ impl Bench<'_> {
         let mut lo = 0.0f64;
         let mut hi: Option<f64> = None;
         loop {
-            let r = self.run_step(picker, rate, c.step_duration).await?;
-            let passed = r.passed;
-            steps.push(r);
+            let passed = self.search_step(picker, rate, &mut steps).await?;
             if !passed {
                 hi = Some(rate);
                 break;
@@ -310,10 +338,7 @@ impl Bench<'_> {
         // Even the first rate failed: come down until one passes.
         while lo == 0.0 && rate > (c.start_rate / 32.0).max(1.0) {
             rate = (rate / 2.0).round().max(1.0);
-            let r = self.run_step(picker, rate, c.step_duration).await?;
-            let passed = r.passed;
-            steps.push(r);
-            if passed {
+            if self.search_step(picker, rate, &mut steps).await? {
                 lo = rate;
             } else {
                 hi = Some(rate);
@@ -327,10 +352,7 @@ impl Bench<'_> {
                     break;
                 }
                 let mid = ((lo + hi) / 2.0).round();
-                let r = self.run_step(picker, mid, c.step_duration).await?;
-                let passed = r.passed;
-                steps.push(r);
-                if passed {
+                if self.search_step(picker, mid, &mut steps).await? {
                     lo = mid;
                 } else {
                     hi = mid;

@@ -83,6 +83,9 @@ struct RunArgs {
     /// Bisection steps after the doubling.
     #[arg(long, default_value_t = 3)]
     bisect_steps: u32,
+    /// How often a failed search step is run again before it counts as failed.
+    #[arg(long, default_value_t = 1)]
+    step_retries: u32,
     /// The p99 bound of a sustainable rate in ms (default: 20 on SQLite, 30 on PostgreSQL).
     #[arg(long)]
     p99_bound_ms: Option<f64>,
@@ -191,6 +194,7 @@ fn run(args: RunArgs) -> ExitCode {
         start_rate: args.start_rate,
         max_rate: args.max_rate,
         bisect_steps: args.bisect_steps,
+        step_retries: args.step_retries,
         p99_bound_ms: args.p99_bound_ms,
         customers: args.customers,
         notify_burst: args.notify_burst,

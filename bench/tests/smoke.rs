@@ -208,3 +208,37 @@ async fn the_pipeline_runs_and_the_checks_pass() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_search_step_is_run_again_before_it_counts() {
+    let config = Config {
+        customers: 4,
+        scenarios: vec![Scenario::Token],
+        // No step can pass: p99 is never below zero.
+        p99_bound_ms: Some(0.0),
+        step_duration: Duration::from_millis(200),
+        start_rate: 4.0,
+        max_rate: 4.0,
+        bisect_steps: 0,
+        step_retries: 1,
+        fractions: vec![1.0],
+        cooldown: Duration::from_millis(20),
+        ..Config::new(Engine::Sqlite)
+    };
+    let report = bayar_bench::run(&config, &InProcess).await.unwrap();
+    let token = report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "b2b_token")
+        .expect("the token scenario ran");
+    let offered: Vec<f64> = token.search.iter().map(|s| s.offered_rate).collect();
+    // Each rate twice, coming down from the first until the search gives up.
+    assert_eq!(
+        offered,
+        [4.0, 4.0, 2.0, 2.0, 1.0, 1.0],
+        "{}",
+        report.summary()
+    );
+    assert!(token.search.iter().all(|s| !s.passed));
+    assert_eq!(token.max_sustainable_rate, 0.0);
+}

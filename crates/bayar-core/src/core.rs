@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::handoff::Handoff;
 use bayar_snap::{PrivateKey, PublicKey};
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
 
 use crate::api_key::ApiKey;
 use crate::api_log::ApiLogQueue;
@@ -71,7 +71,7 @@ struct Inner {
     /// Where bookkeeping commands run ([`Command::bookkeeping`]): `writer` itself on SQLite.
     records: Writer,
     api_log: ApiLogQueue,
-    committed: Arc<Notify>,
+    handoff: Arc<Handoff>,
     merchants: MerchantCache,
     gateway: GatewayKeys,
     config: CoreConfig,
@@ -84,7 +84,7 @@ impl Core {
             .gateway_keys_or_insert(StoredGatewayKeys::generate)
             .await??;
         let gateway = stored.load()?;
-        let committed = Arc::new(Notify::new());
+        let handoff = Arc::new(Handoff::default());
         let ctx = Context {
             fees: config.fees.clone(),
         };
@@ -93,7 +93,7 @@ impl Core {
             store.clone(),
             config.writer.clone(),
             ctx.clone(),
-            committed.clone(),
+            handoff.clone(),
         );
         let records = match &store {
             // Bookkeeping (API log, notification claims and deliveries) was a third of the
@@ -107,7 +107,7 @@ impl Core {
                     ..config.writer.clone()
                 },
                 ctx,
-                committed.clone(),
+                handoff.clone(),
             ),
             // SQLite has one write lock: a second loop would only wait for it, and sharing
             // the payments' commits shares their fsyncs.
@@ -119,7 +119,7 @@ impl Core {
                 api_log: ApiLogQueue::start(records.clone()),
                 writer,
                 records,
-                committed,
+                handoff,
                 merchants: MerchantCache::new(std::time::Duration::from_secs(5)),
                 gateway,
                 config,
@@ -132,10 +132,10 @@ impl Core {
         &self.inner.api_log
     }
 
-    /// Signalled after every committed batch: the notification worker waits on it, so events
-    /// go out as soon as they are durable.
-    pub fn events_committed(&self) -> Arc<Notify> {
-        self.inner.committed.clone()
+    /// How the events the writer commits reach the notification worker: handed over with
+    /// their commit, or signalled due (see [`crate::handoff`]).
+    pub fn handoff(&self) -> Arc<Handoff> {
+        self.inner.handoff.clone()
     }
 
     /// Runs a command in the next group commit; returns once it is durable (or refused).

@@ -35,6 +35,7 @@ pub mod core;
 pub mod customer;
 pub mod error;
 pub mod gateway;
+pub mod handoff;
 pub mod idempotency;
 pub mod ids;
 pub mod intent;

@@ -29,11 +29,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::error::CoreError;
+use crate::handoff::Handoff;
 use crate::payment::Fees;
 use crate::store::{Store, StoreError, Tx};
 
@@ -65,13 +66,6 @@ pub trait Command: Send + Sync + 'static {
         tx: &'t mut Tx,
         ctx: &'t Context,
     ) -> BoxFuture<'t, Result<Self::Output, CoreError>>;
-
-    /// Whether committing this command may leave outbox events due, so the notification
-    /// worker should look. The worker's own bookkeeping says no: otherwise each of its claims
-    /// would wake it to claim again, a busy loop of empty commits.
-    fn wakes_notifier(&self) -> bool {
-        true
-    }
 
     /// Whether this command only records what happened (API calls, notification claims and
     /// deliveries): it touches no row a business command reads or updates, so it may commit
@@ -140,8 +134,6 @@ trait Job: Send {
     fn run<'t>(&'t mut self, tx: &'t mut Tx, ctx: &'t Context) -> BoxFuture<'t, Ran>;
     /// Answers the caller: with the command's own result when the batch committed.
     fn finish(self: Box<Self>, committed: Result<(), Arc<StoreError>>);
-    /// See [`Command::wakes_notifier`].
-    fn wakes_notifier(&self) -> bool;
 }
 
 struct Queued<C: Command> {
@@ -180,10 +172,6 @@ impl<C: Command> Job for Queued<C> {
         // The caller may have gone away (client disconnected); the change stands regardless.
         let _ = self.reply.send(answer);
     }
-
-    fn wakes_notifier(&self) -> bool {
-        self.command.wakes_notifier()
-    }
 }
 
 /// Handle to the writer loops: cheap to clone, submits commands.
@@ -202,13 +190,13 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer loops on `store`, on a thread called `name`. They stop when every
-    /// `Writer` handle is dropped. `committed` is signalled after each committed batch.
+    /// `Writer` handle is dropped. The outbox events they commit go through `handoff`.
     pub fn start(
         name: &str,
         store: Store,
         config: WriterConfig,
         ctx: Context,
-        committed: Arc<Notify>,
+        handoff: Arc<Handoff>,
     ) -> Writer {
         let ctx = Arc::new(ctx);
         let (tx, rx) = mpsc::unbounded_channel::<Box<dyn Job>>();
@@ -224,7 +212,7 @@ impl Writer {
                 // SQLite statements run synchronously on the write connection: the loop gets a
                 // thread of its own so a batch never holds up a runtime worker.
                 let runtime = tokio::runtime::Handle::current();
-                let work = batch_loop(store, ctx, rx, committed, max_batch, linger);
+                let work = batch_loop(store, ctx, rx, handoff, max_batch, linger);
                 on_writer_thread(name, move || runtime.block_on(work));
             }
             Store::Postgres(pool) => {
@@ -251,7 +239,7 @@ impl Writer {
                                 store.clone(),
                                 ctx.clone(),
                                 rx.clone(),
-                                committed.clone(),
+                                handoff.clone(),
                                 max_batch,
                                 linger,
                             )
@@ -317,7 +305,8 @@ pub(crate) async fn run_as_one_batch<C: Command>(
         }));
         answers.push(answer);
     }
-    let (committed, ran) = match run_batch(store, ctx, &mut batch, true).await {
+    let handoff = Handoff::default();
+    let (committed, ran) = match run_batch(store, ctx, &handoff, &mut batch, true).await {
         Ok(ran) => (Ok(()), ran.commands),
         Err(e) => (Err(Arc::new(e)), batch.len()),
     };
@@ -350,7 +339,7 @@ async fn batch_loop(
     store: Store,
     ctx: Arc<Context>,
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn Job>>>>,
-    committed: Arc<Notify>,
+    handoff: Arc<Handoff>,
     max_batch: usize,
     linger: Duration,
 ) {
@@ -381,10 +370,13 @@ async fn batch_loop(
             // waiting for new commands, and their callers send none until answered.
             drain(&mut queue, &mut batch, max_batch);
         }
-        let outcome = run_batch(&store, &ctx, &mut batch, refusals.none_expected()).await;
+        let outcome = run_batch(&store, &ctx, &handoff, &mut batch, refusals.none_expected()).await;
         let (outcome, ran) = match outcome {
             Ok(ran) => {
                 refusals.record(&ran);
+                if ran.events_due {
+                    handoff.signal_due();
+                }
                 (Ok(()), ran.commands)
             }
             Err(e) => {
@@ -392,9 +384,6 @@ async fn batch_loop(
                 (Err(Arc::new(e)), batch.len())
             }
         };
-        if outcome.is_ok() && batch[..ran].iter().any(|job| job.wakes_notifier()) {
-            committed.notify_one();
-        }
         carried = batch.split_off(ran);
         for job in batch {
             job.finish(outcome.clone());
@@ -482,6 +471,8 @@ struct BatchRan {
     commands: usize,
     /// Whether a command was refused or lost a lock race.
     refused: bool,
+    /// Whether the batch left outbox events due that no worker was handed.
+    events_due: bool,
 }
 
 /// Runs the batch in one transaction and commits it. With `optimistic`, the commands run
@@ -491,25 +482,41 @@ struct BatchRan {
 async fn run_batch(
     store: &Store,
     ctx: &Context,
+    handoff: &Handoff,
     batch: &mut [Box<dyn Job>],
     optimistic: bool,
 ) -> Result<BatchRan, StoreError> {
-    if optimistic && run_without_savepoints(store, ctx, batch).await? {
+    if optimistic
+        && let Some(events_due) = run_without_savepoints(store, ctx, handoff, batch).await?
+    {
         return Ok(BatchRan {
             commands: batch.len(),
             refused: false,
+            events_due,
         });
     }
-    run_in_savepoints(store, ctx, batch).await
+    run_in_savepoints(store, ctx, handoff, batch).await
+}
+
+/// Commits `tx`, then hands the worker the fresh events claimed for it in `tx` (they go out
+/// only once durable); answers whether `tx` left events due that nobody was handed.
+async fn commit(mut tx: Tx, ctx: &Context, handoff: &Handoff) -> Result<bool, StoreError> {
+    let claimed = handoff.claim(&mut tx, ctx.now());
+    let events_due = tx.leaves_events_due();
+    tx.commit().await?;
+    claimed.hand_over();
+    Ok(events_due)
 }
 
 /// Runs every command of the batch in one transaction, without savepoints, and commits it
-/// when all of them succeeded; otherwise rolls it back, writing nothing, and answers `false`.
+/// when all of them succeeded (answering what [`commit`] does); otherwise rolls it back,
+/// writing nothing, and answers `None`.
 async fn run_without_savepoints(
     store: &Store,
     ctx: &Context,
+    handoff: &Handoff,
     batch: &mut [Box<dyn Job>],
-) -> Result<bool, StoreError> {
+) -> Result<Option<bool>, StoreError> {
     let mut tx = Tx::begin(store).await?;
     for job in batch.iter_mut() {
         let ran = job.run(&mut tx, ctx).await;
@@ -519,17 +526,17 @@ async fn run_without_savepoints(
         }
         if ran != Ran::Done {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
     }
-    tx.commit().await?;
-    Ok(true)
+    commit(tx, ctx, handoff).await.map(Some)
 }
 
 /// Runs each command of the batch in a savepoint of its own and commits the batch.
 async fn run_in_savepoints(
     store: &Store,
     ctx: &Context,
+    handoff: &Handoff,
     batch: &mut [Box<dyn Job>],
 ) -> Result<BatchRan, StoreError> {
     // The first savepoint opens with the transaction, and releasing one and opening the next
@@ -538,6 +545,7 @@ async fn run_in_savepoints(
     let mut ran = BatchRan {
         commands: batch.len(),
         refused: false,
+        events_due: false,
     };
     for (i, job) in batch.iter_mut().enumerate() {
         match run_in_savepoint(&mut tx, ctx, job.as_mut(), i + 1 < ran.commands).await {
@@ -556,7 +564,7 @@ async fn run_in_savepoints(
             }
         }
     }
-    tx.commit().await?;
+    ran.events_due = commit(tx, ctx, handoff).await?;
     Ok(ran)
 }
 
@@ -606,18 +614,21 @@ fn is_contention(err: &CoreError) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
     use futures_util::future::BoxFuture;
 
     use std::time::{Duration, Instant};
 
     use std::sync::Arc;
 
-    use tokio::sync::{Notify, watch};
+    use chrono::Utc;
+    use tokio::sync::{Semaphore, watch};
 
     use super::{
         BatchRan, Command, Context, Pace, Refusals, Writer, WriterConfig, run_as_one_batch,
     };
     use crate::error::CoreError;
+    use crate::handoff::Handoff;
     use crate::ids::{EventId, MerchantId};
     use crate::outbox::{EventKind, NewEvent};
     use crate::store::{Store, Tx};
@@ -787,7 +798,7 @@ mod tests {
                 t.store.clone(),
                 config,
                 Context::default(),
-                Arc::new(Notify::new()),
+                Arc::new(Handoff::default()),
             );
             let first = tokio::spawn({
                 let (writer, command) = (writer.clone(), gated(false));
@@ -834,6 +845,71 @@ mod tests {
         }
     }
 
+    /// Whether the writer has signalled events due (and takes the signal).
+    fn signalled(handoff: &Handoff) -> bool {
+        handoff.due().notified().now_or_never().is_some()
+    }
+
+    #[tokio::test]
+    async fn fresh_events_are_handed_to_the_worker_with_their_commit_while_it_has_slots() {
+        let lease = Duration::from_secs(60);
+        for t in testing::all().await {
+            let merchant_id = testing::merchant_row(&t.store).await;
+            let handoff = Arc::new(Handoff::default());
+            let slots = Arc::new(Semaphore::new(1));
+            let mut fresh = handoff.register("w1".into(), lease, slots.clone());
+            let writer = Writer::start(
+                "test-writer",
+                t.store.clone(),
+                WriterConfig::default(),
+                Context::default(),
+                handoff.clone(),
+            );
+            let first = writer.run(job(merchant_id, false, false)).await.unwrap();
+            let handed = fresh.try_recv().expect("the fresh event is handed over");
+            assert_eq!(handed.event.id, first, "{}", t.engine);
+            assert_eq!(handed.event.attempts, 0);
+            assert_eq!(slots.available_permits(), 0, "it holds the worker's slot");
+            assert!(!signalled(&handoff), "{}: nothing is left due", t.engine);
+            let other = t.store.claim_due_events("w2", Utc::now(), lease, 10);
+            assert!(other.await.unwrap().is_empty(), "{}: it is w1's", t.engine);
+
+            // No slot free: the next event is left due, and the worker told to claim it.
+            let second = writer.run(job(merchant_id, false, false)).await.unwrap();
+            assert!(fresh.try_recv().is_err(), "{}", t.engine);
+            assert!(signalled(&handoff), "{}", t.engine);
+            drop(handed);
+            let claimed = t.store.claim_due_events("w2", Utc::now(), lease, 10);
+            let ids: Vec<EventId> = claimed.await.unwrap().iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![second], "{}", t.engine);
+
+            // Written before the commit by a read of the table: claimed the usual way.
+            let third = writer.run(job(merchant_id, true, false)).await.unwrap();
+            assert!(fresh.try_recv().is_err(), "{}", t.engine);
+            assert!(signalled(&handoff), "{}", t.engine);
+            assert_eq!(slots.available_permits(), 1, "{}", t.engine);
+            let claimed = t.store.claim_due_events("w2", Utc::now(), lease, 10);
+            let ids: Vec<EventId> = claimed.await.unwrap().iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![third], "{}", t.engine);
+
+            // Refused: nothing handed, nothing due, the slot given back.
+            let refused = writer.run(job(merchant_id, false, true)).await;
+            assert!(refused.is_err());
+            assert!(fresh.try_recv().is_err(), "{}", t.engine);
+            assert!(!signalled(&handoff), "{}", t.engine);
+            assert_eq!(slots.available_permits(), 1, "{}", t.engine);
+
+            // A worker that stopped is handed nothing.
+            fresh.close();
+            let fourth = writer.run(job(merchant_id, false, false)).await.unwrap();
+            assert!(signalled(&handoff), "{}", t.engine);
+            assert_eq!(slots.available_permits(), 1, "{}", t.engine);
+            let claimed = t.store.claim_due_events("w2", Utc::now(), lease, 10);
+            let ids: Vec<EventId> = claimed.await.unwrap().iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![fourth], "{}", t.engine);
+        }
+    }
+
     /// Forms batches of `commands` every `gap` and says whether the last one expects company.
     fn pace_after(gap: Duration, commands: usize, linger: Duration) -> bool {
         let mut pace = Pace::default();
@@ -862,7 +938,11 @@ mod tests {
 
     #[test]
     fn batches_go_without_savepoints_only_while_refusals_are_rare() {
-        let ran = |commands, refused| BatchRan { commands, refused };
+        let ran = |commands, refused| BatchRan {
+            commands,
+            refused,
+            events_due: false,
+        };
         let mut refusals = Refusals::default();
         assert!(refusals.none_expected(), "a new writer expects none");
         refusals.record(&ran(10, true));

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
+use bayar_core::commands::SendTestNotification;
 use bayar_core::ids::{EventId, MerchantId};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{Event, EventKind, NewEvent, RetrySchedule};
@@ -319,6 +320,36 @@ async fn waking_the_worker_delivers_without_waiting_for_the_poll() {
         worker.stop().await;
         assert!(event.delivered_at.is_some(), "{}: {event:?}", t.engine);
         assert_eq!(receiver.requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn events_the_core_commits_are_handed_to_its_worker_without_a_claim() {
+    for t in testing::all().await {
+        let store = &t.store;
+        let receiver = Receiver::start(0).await;
+        let m = merchant(store, Some(&receiver.url)).await;
+        let core = Core::start(store.clone(), CoreConfig::default())
+            .await
+            .unwrap();
+        let config = WorkerConfig {
+            // Neither a poll nor a wake claims anything within the test's deadline.
+            poll_interval: Duration::from_secs(3600),
+            wake_delay: Duration::from_secs(3600),
+            ..WorkerConfig::default()
+        };
+        let worker = notify::spawn(core.clone(), Arc::new(BayarRenderer), config).unwrap();
+        // Let the worker's first (empty) claim go by, so only the hand-off can bring events.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for n in 1..=3 {
+            let command = SendTestNotification { merchant_id: m.id };
+            let id = core.run(command).await.unwrap();
+            let event = settled(store, &id).await;
+            assert!(event.delivered_at.is_some(), "{}: {event:?}", t.engine);
+            assert_eq!(event.attempts, 1, "{}", t.engine);
+            assert_eq!(receiver.requests().len(), n, "{}", t.engine);
+        }
+        worker.stop().await;
     }
 }
 

@@ -38,10 +38,6 @@ impl Command for ClaimDueEvents {
         })
     }
 
-    fn wakes_notifier(&self) -> bool {
-        false
-    }
-
     fn bookkeeping(&self) -> bool {
         true
     }
@@ -73,10 +69,6 @@ impl Command for RecordAttempts {
                 .record_attempts(&self.worker, &self.attempts, ctx.now())
                 .await?)
         })
-    }
-
-    fn wakes_notifier(&self) -> bool {
-        false
     }
 
     fn bookkeeping(&self) -> bool {

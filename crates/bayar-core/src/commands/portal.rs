@@ -274,10 +274,6 @@ impl Command for RecordApiCalls {
         })
     }
 
-    fn wakes_notifier(&self) -> bool {
-        false
-    }
-
     fn bookkeeping(&self) -> bool {
         true
     }

@@ -9,8 +9,11 @@
 //! has just inserted), so an insert that fails is a broken store, not a business outcome: it
 //! fails the whole batch.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use super::query::Arg;
-use super::tx::{chunk_sizes, values};
+use super::tx::{Shapes, chunk_sizes, values};
 
 /// A table whose rows may be written behind, with the columns every row gives.
 #[derive(Debug)]
@@ -19,6 +22,8 @@ pub(crate) struct Table {
     pub name: &'static str,
     /// The columns every row gives, with their PostgreSQL types.
     pub columns: &'static [(&'static str, Column)],
+    /// Its multi-row INSERTs, by number of rows.
+    pub inserts: Shapes,
 }
 
 /// The type of a column written behind.
@@ -41,6 +46,7 @@ pub(crate) static TRANSFERS: Table = Table {
         ("memo", Column::Text),
         ("created_at", Column::Int),
     ],
+    inserts: Shapes::new(),
 };
 
 /// A transfer's legs.
@@ -53,6 +59,7 @@ pub(crate) static TRANSFER_LEGS: Table = Table {
         ("credit_account", Column::Text),
         ("amount", Column::Int),
     ],
+    inserts: Shapes::new(),
 };
 
 /// Posted entries of transfers.
@@ -63,6 +70,7 @@ pub(crate) static ENTRIES: Table = Table {
         ("account_id", Column::Text),
         ("amount", Column::Int),
     ],
+    inserts: Shapes::new(),
 };
 
 /// Outbox events, new and due at once.
@@ -77,8 +85,38 @@ pub(crate) static EVENTS: Table = Table {
         ("created_at", Column::Int),
         ("attempts", Column::Int),
         ("next_attempt_at", Column::Int),
+        ("locked_by", Column::Text),
+        ("locked_until", Column::Int),
     ],
+    inserts: Shapes::new(),
 };
+
+/// The text of [`Flush::unnest`] for rows of `tables`, in that order.
+fn unnest_sql(tables: &[&Table]) -> String {
+    let mut parts = Vec::new();
+    let mut param = 0;
+    for (t, table) in tables.iter().enumerate() {
+        let params: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(_, column)| {
+                param += 1;
+                let ty = match column {
+                    Column::Text => "text",
+                    Column::Int => "bigint",
+                };
+                format!("${param}::{ty}[]")
+            })
+            .collect();
+        parts.push(format!(
+            "w{t} AS (INSERT INTO {} {} SELECT * FROM unnest({}))",
+            table.name,
+            table.column_list(),
+            params.join(", ")
+        ));
+    }
+    format!("WITH {} SELECT 1", parts.join(", "))
+}
 
 impl Table {
     fn column_list(&self) -> String {
@@ -117,7 +155,7 @@ pub(crate) struct Flush {
 /// One statement of a flush.
 pub(crate) struct Insert {
     /// The statement.
-    pub sql: String,
+    pub sql: Cow<'static, str>,
     /// Its parameters, row after row.
     pub args: Vec<Arg>,
 }
@@ -130,12 +168,14 @@ impl Flush {
             let mut rows = rows.into_iter();
             for size in chunk_sizes(rows.len()) {
                 inserts.push(Insert {
-                    sql: format!(
-                        "INSERT INTO {} {} VALUES {}",
-                        table.name,
-                        table.column_list(),
-                        values(size, table.columns.len())
-                    ),
+                    sql: table.inserts.get(size, |size| {
+                        format!(
+                            "INSERT INTO {} {} VALUES {}",
+                            table.name,
+                            table.column_list(),
+                            values(size, table.columns.len())
+                        )
+                    }),
                     args: rows.by_ref().take(size).flatten().collect(),
                 });
             }
@@ -148,10 +188,19 @@ impl Flush {
     /// ..)), .. SELECT 1`. Its shape depends only on which tables have rows, so it stays
     /// prepared. Foreign keys are checked at the end of the statement, when every table's rows
     /// are in.
-    pub(crate) fn unnest(self) -> Result<(String, Vec<ColumnValues>), String> {
-        let mut parts = Vec::new();
+    pub(crate) fn unnest(self) -> Result<(&'static str, Vec<ColumnValues>), String> {
+        // Its text by which tables have rows: one bit per table of `TABLES`.
+        static TEXTS: [OnceLock<String>; 1 << TABLES.len()] =
+            [const { OnceLock::new() }; 1 << TABLES.len()];
+        let present: Vec<&'static Table> = self.tables.iter().map(|(table, _)| *table).collect();
+        let shape = present.iter().fold(0, |bits, table| {
+            bits | TABLES
+                .iter()
+                .position(|t| t.name == table.name)
+                .map_or(0, |i| 1 << i)
+        });
         let mut arrays = Vec::new();
-        for (t, (table, rows)) in self.tables.into_iter().enumerate() {
+        for (table, rows) in self.tables {
             // Rows into columns, moving the values.
             let mut columns: Vec<Vec<Arg>> = table
                 .columns
@@ -163,30 +212,27 @@ impl Flush {
                     column.push(value);
                 }
             }
-            let mut params = Vec::new();
             for ((name, column), values) in table.columns.iter().zip(columns) {
                 let values = ColumnValues::of(*column, values)
                     .ok_or_else(|| format!("a row of {} does not fit column {name}", table.name))?;
                 arrays.push(values);
-                let ty = match column {
-                    Column::Text => "text",
-                    Column::Int => "bigint",
-                };
-                params.push(format!("${}::{ty}[]", arrays.len()));
             }
-            parts.push(format!(
-                "w{t} AS (INSERT INTO {} {} SELECT * FROM unnest({}))",
-                table.name,
-                table.column_list(),
-                params.join(", ")
-            ));
         }
-        Ok((format!("WITH {} SELECT 1", parts.join(", ")), arrays))
+        let text = TEXTS[shape].get_or_init(|| unnest_sql(&present));
+        Ok((text.as_str(), arrays))
     }
 
     /// Whether there is nothing to write.
     pub(crate) fn is_empty(&self) -> bool {
         self.tables.is_empty()
+    }
+
+    /// The rows of `table` it writes.
+    pub(crate) fn rows_of<'a>(&'a self, table: &'a Table) -> impl Iterator<Item = &'a [Arg]> {
+        self.tables
+            .iter()
+            .filter(move |(t, _)| t.name == table.name)
+            .flat_map(|(_, rows)| rows.iter().map(Vec::as_slice))
     }
 }
 
@@ -264,6 +310,25 @@ impl Appends {
     /// Whether nothing waits.
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The waiting rows of `table`, in the order they were appended.
+    pub(crate) fn rows_of<'a>(&'a self, table: &'a Table) -> impl Iterator<Item = &'a [Arg]> {
+        self.rows
+            .iter()
+            .filter(move |(t, _)| t.name == table.name)
+            .map(|(_, row)| row.as_slice())
+    }
+
+    /// The waiting rows of `table`, to change before they are written.
+    pub(crate) fn rows_of_mut<'a>(
+        &'a mut self,
+        table: &'a Table,
+    ) -> impl Iterator<Item = &'a mut Vec<Arg>> {
+        self.rows
+            .iter_mut()
+            .filter(move |(t, _)| t.name == table.name)
+            .map(|(_, row)| row)
     }
 
     /// Takes every waiting row.
@@ -365,16 +430,16 @@ mod tests {
     #[test]
     fn a_rolled_back_command_takes_back_only_its_own_rows() {
         let mut appends = Appends::default();
-        appends.push(&EVENTS, row(8));
+        appends.push(&EVENTS, row(10));
         appends.begin_command();
-        appends.push(&EVENTS, row(8));
+        appends.push(&EVENTS, row(10));
         appends.push(&ENTRIES, row(3));
         appends.discard_command();
         assert_eq!(appends.take().inserts().len(), 1, "the first event only");
 
         // A read inside a command writes the earlier command's row with its own; when the
         // command is rolled back, the earlier row waits again, its own is gone.
-        appends.push(&EVENTS, row(8));
+        appends.push(&EVENTS, row(10));
         appends.begin_command();
         appends.push(&ENTRIES, row(3));
         assert!(appends.read_by("SELECT amount FROM entries"));
@@ -387,7 +452,7 @@ mod tests {
         assert!(again[0].sql.starts_with("INSERT INTO events"));
 
         // A command that stands keeps nothing back.
-        appends.push(&EVENTS, row(8));
+        appends.push(&EVENTS, row(10));
         appends.begin_command();
         appends.push(&ENTRIES, row(3));
         assert_eq!(appends.take().inserts().len(), 2);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::appends::{ENTRIES, TRANSFER_LEGS, TRANSFERS};
+use super::tx::Shapes;
 use super::{Store, StoreError, Tx, on_reader};
 use crate::error::CoreError;
 use crate::ledger::{
@@ -276,7 +277,8 @@ impl Tx {
         if deltas.is_empty() {
             return Ok(Default::default());
         }
-        let sql = update_accounts_sql(deltas.len());
+        static SQL: Shapes = Shapes::new();
+        let sql = SQL.get(deltas.len(), update_accounts_sql);
         let factor = match sign {
             Sign::Apply => 1,
             Sign::Undo => -1,

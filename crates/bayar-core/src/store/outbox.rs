@@ -14,13 +14,15 @@
 //! `locked_by` names it and `attempts` is what it claimed. A worker whose lease ran out and
 //! whose event another worker took therefore cannot overwrite the other's claim or result.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::appends::EVENTS;
+use super::appends::{EVENTS, Flush};
 use super::merchants::millis_to_time;
-use super::tx::{shaped_chunks, values};
+use super::query::Arg;
+use super::tx::{Shapes, shaped_chunks, values};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::EventId;
 use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
@@ -125,6 +127,50 @@ impl TryFrom<AttemptRow> for Attempt {
     }
 }
 
+/// Where a row of [`EVENTS`] keeps the claim (`locked_by`, `locked_until`).
+const LOCKED_BY: usize = 8;
+const LOCKED_UNTIL: usize = 9;
+
+/// Whether a waiting row of [`EVENTS`] is claimed by a worker.
+fn is_claimed(row: &[Arg]) -> bool {
+    matches!(row.get(LOCKED_BY), Some(Arg::Text(Some(_))))
+}
+
+/// Whether `flush` writes events no worker has claimed: they are due, and a worker must look.
+pub(super) fn writes_unclaimed_events(flush: &Flush) -> bool {
+    flush.rows_of(&EVENTS).any(|row| !is_claimed(row))
+}
+
+/// The event a waiting row of [`EVENTS`] stores once written.
+fn written_event(row: &[Arg]) -> Result<Event, StoreError> {
+    let text = |i: usize| match row.get(i) {
+        Some(Arg::Text(Some(v))) => Ok(v.clone()),
+        _ => Err(corrupt("events")(format!(
+            "appended column {i} is not text"
+        ))),
+    };
+    let int = |i: usize| match row.get(i) {
+        Some(Arg::Int(Some(v))) => Ok(*v),
+        _ => Err(corrupt("events")(format!(
+            "appended column {i} is not an integer"
+        ))),
+    };
+    Event::try_from(EventRow {
+        id: text(0)?,
+        merchant_id: text(1)?,
+        kind: text(2)?,
+        subject_id: text(3)?,
+        payload: text(4)?,
+        created_at: int(5)?,
+        attempts: int(6)?,
+        next_attempt_at: int(7)?,
+        delivered_at: None,
+        given_up_at: None,
+        copy_of: None,
+        endpoint_id: None,
+    })
+}
+
 /// Milliseconds after `now`, saturating rather than wrapping for absurd leases.
 fn millis_after(now: DateTime<Utc>, span: Duration) -> i64 {
     let span = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
@@ -149,9 +195,58 @@ impl Tx {
                 now.into(),
                 0i64.into(),
                 now.into(),
+                Arg::Text(None),
+                Arg::Int(None),
             ],
         );
         id
+    }
+
+    /// How many events this transaction has written that wait to be inserted, unclaimed.
+    pub(crate) fn events_waiting(&self) -> usize {
+        self.appends
+            .rows_of(&EVENTS)
+            .filter(|row| !is_claimed(row))
+            .count()
+    }
+
+    /// Claims up to `limit` of the events waiting to be inserted for `worker` until
+    /// `now + lease`, as [`Tx::claim_due_events`] would once they are written, and returns
+    /// them as they will be stored. Run just before the commit, it lets the writer hand the
+    /// events it commits straight to the worker ([`crate::handoff`]).
+    pub(crate) fn claim_written_events(
+        &mut self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Vec<Event> {
+        let until = millis_after(now, lease);
+        let mut claimed = Vec::new();
+        for row in self.appends.rows_of_mut(&EVENTS) {
+            if claimed.len() == limit {
+                break;
+            }
+            if is_claimed(row) {
+                continue;
+            }
+            match written_event(row) {
+                Ok(event) => {
+                    row[LOCKED_BY] = worker.into();
+                    row[LOCKED_UNTIL] = until.into();
+                    claimed.push(event);
+                }
+                // Left unclaimed, the event is due like any other and a claim takes it.
+                Err(e) => tracing::error!(error = %e, "a fresh event could not be handed over"),
+            }
+        }
+        claimed
+    }
+
+    /// Whether this transaction leaves events due that no worker has claimed, so a worker
+    /// should look once it commits.
+    pub(crate) fn leaves_events_due(&self) -> bool {
+        self.events_due || self.events_waiting() > 0
     }
 
     /// Writes a copy of `event` for `endpoint`, due at `now`. A copy keeps the original's
@@ -179,6 +274,7 @@ impl Tx {
         .bind(endpoint)
         .execute()
         .await?;
+        self.events_due = true;
         Ok(id)
     }
 
@@ -204,6 +300,7 @@ impl Tx {
             .bind(worker)
             .bind(now.timestamp_millis())
             .bind(i64::from(event.attempts))
+            .on_committed_rows()
             .execute()
             .await?;
         if settled == 0 {
@@ -234,18 +331,22 @@ impl Tx {
         let now = now.timestamp_millis();
         // PostgreSQL: SKIP LOCKED, concurrent claimers take disjoint rows instead of waiting.
         // SQLite: the one writer connection serialises claims, no row locks needed.
-        let locking = if self.is_postgres() {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE events SET locked_by = $3, locked_until = $4
-             WHERE id IN ({DUE}{locking})
-             RETURNING {COLUMNS}"
-        );
+        static SQL: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+        let postgres = self.is_postgres();
+        let sql = SQL[usize::from(postgres)].get_or_init(|| {
+            let locking = if postgres {
+                " FOR UPDATE SKIP LOCKED"
+            } else {
+                ""
+            };
+            format!(
+                "UPDATE events SET locked_by = $3, locked_until = $4
+                 WHERE id IN ({DUE}{locking})
+                 RETURNING {COLUMNS}"
+            )
+        });
         let rows: Vec<EventRow> = self
-            .query(&sql)
+            .query(sql)
             .bind(now)
             .bind(limit)
             .bind(worker)
@@ -300,13 +401,16 @@ impl Tx {
             .filter(|(_, recorded)| **recorded)
             .map(|((attempt, _), _)| attempt)
             .collect();
+        static SQL: Shapes = Shapes::new();
         for chunk in shaped_chunks(&settled) {
-            let sql = format!(
-                "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms,
-                                             http_status, error, response_snippet)
-                 VALUES {}",
-                values(chunk.len(), 7)
-            );
+            let sql = SQL.get(chunk.len(), |rows| {
+                format!(
+                    "INSERT INTO event_attempts (event_id, attempt, started_at, latency_ms,
+                                                 http_status, error, response_snippet)
+                     VALUES {}",
+                    values(rows, 7)
+                )
+            });
             let mut query = self.query(&sql);
             for attempt in chunk {
                 query = query
@@ -344,16 +448,19 @@ impl Tx {
             AfterAttempt::RetryAt(at) => (Some(at.timestamp_millis()), None, None),
             AfterAttempt::GiveUp => (None, None, Some(now)),
         };
-        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 7)).collect();
-        let sql = format!(
-            "UPDATE events
-             SET attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
-                 delivered_at = $4, given_up_at = $5, locked_by = NULL, locked_until = NULL
-             WHERE id IN ({}) AND locked_by = $1 AND attempts = $6
-               AND delivered_at IS NULL AND given_up_at IS NULL
-             RETURNING id",
-            list.join(", ")
-        );
+        static SQL: Shapes = Shapes::new();
+        let sql = SQL.get(ids.len(), |n| {
+            let list: Vec<String> = (0..n).map(|i| format!("${}", i + 7)).collect();
+            format!(
+                "UPDATE events
+                 SET attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
+                     delivered_at = $4, given_up_at = $5, locked_by = NULL, locked_until = NULL
+                 WHERE id IN ({}) AND locked_by = $1 AND attempts = $6
+                   AND delivered_at IS NULL AND given_up_at IS NULL
+                 RETURNING id",
+                list.join(", ")
+            )
+        });
         let mut query = self
             .query(&sql)
             .bind(worker)
@@ -365,7 +472,9 @@ impl Tx {
         for id in ids {
             query = query.bind(id.as_str());
         }
-        Ok(query.scalar_all::<String>().await?.into_iter().collect())
+        // The events were claimed by an earlier transaction: nothing waiting here is settled.
+        let settled = query.on_committed_rows().scalar_all::<String>().await?;
+        Ok(settled.into_iter().collect())
     }
 }
 

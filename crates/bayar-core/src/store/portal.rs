@@ -7,7 +7,7 @@ use bayar_snap::PublicKey;
 use chrono::{DateTime, Utc};
 
 use super::merchants::millis_to_time;
-use super::tx::{shaped_chunks, values};
+use super::tx::{Shapes, shaped_chunks, values};
 use super::{Store, StoreError, Tx, on_reader};
 use crate::ids::{EventId, MerchantId, PaymentId, UserId};
 use crate::ledger::AccountId;
@@ -175,13 +175,16 @@ impl TryFrom<ApiRow> for ApiCall {
 impl Tx {
     /// Inserts `calls`, many rows per statement.
     pub(crate) async fn insert_api_calls(&mut self, calls: &[ApiCall]) -> Result<(), StoreError> {
+        static SQL: Shapes = Shapes::new();
         for chunk in shaped_chunks(calls) {
-            let sql = format!(
-                "INSERT INTO api_log (id, merchant_id, at, method, path, http_status,
-                                      response_code, message, latency_ms)
-                 VALUES {}",
-                values(chunk.len(), 9)
-            );
+            let sql = SQL.get(chunk.len(), |rows| {
+                format!(
+                    "INSERT INTO api_log (id, merchant_id, at, method, path, http_status,
+                                          response_code, message, latency_ms)
+                     VALUES {}",
+                    values(rows, 9)
+                )
+            });
             let mut query = self.query(&sql);
             for call in chunk {
                 query = query
@@ -225,22 +228,25 @@ impl Tx {
             seen.calls += 1;
         }
         let outcomes: Vec<_> = outcomes.into_iter().collect();
+        static SQL: Shapes = Shapes::new();
         for chunk in shaped_chunks(&outcomes) {
-            let sql = format!(
-                "INSERT INTO api_outcomes AS o (merchant_id, method, path, http_status,
-                     response_code, message, last_id, last_at, max_latency_ms, calls)
-                 VALUES {}
-                 ON CONFLICT (merchant_id, method, path, http_status, response_code, message)
-                 DO UPDATE SET
-                     last_id = CASE WHEN excluded.last_id > o.last_id
-                                    THEN excluded.last_id ELSE o.last_id END,
-                     last_at = CASE WHEN excluded.last_at > o.last_at
-                                    THEN excluded.last_at ELSE o.last_at END,
-                     max_latency_ms = CASE WHEN excluded.max_latency_ms > o.max_latency_ms
-                                           THEN excluded.max_latency_ms ELSE o.max_latency_ms END,
-                     calls = o.calls + excluded.calls",
-                values(chunk.len(), 10)
-            );
+            let sql = SQL.get(chunk.len(), |rows| {
+                format!(
+                    "INSERT INTO api_outcomes AS o (merchant_id, method, path, http_status,
+                         response_code, message, last_id, last_at, max_latency_ms, calls)
+                     VALUES {}
+                     ON CONFLICT (merchant_id, method, path, http_status, response_code, message)
+                     DO UPDATE SET
+                         last_id = CASE WHEN excluded.last_id > o.last_id
+                                        THEN excluded.last_id ELSE o.last_id END,
+                         last_at = CASE WHEN excluded.last_at > o.last_at
+                                        THEN excluded.last_at ELSE o.last_at END,
+                         max_latency_ms = CASE WHEN excluded.max_latency_ms > o.max_latency_ms
+                                               THEN excluded.max_latency_ms ELSE o.max_latency_ms END,
+                         calls = o.calls + excluded.calls",
+                    values(rows, 10)
+                )
+            });
             let mut query = self.query(&sql);
             for ((merchant, method, path, status, code, message), seen) in chunk {
                 query = query

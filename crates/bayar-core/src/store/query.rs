@@ -102,6 +102,8 @@ pub(crate) struct Query<'t, 'q> {
     tx: &'t mut Tx,
     sql: &'q str,
     args: Vec<Arg>,
+    /// Whether the rows appended in the transaction are written before the statement runs.
+    flush: bool,
 }
 
 impl<'t, 'q> Query<'t, 'q> {
@@ -110,7 +112,25 @@ impl<'t, 'q> Query<'t, 'q> {
             tx,
             sql,
             args: Vec::new(),
+            flush: true,
         }
+    }
+
+    /// Runs the statement without first writing the rows appended in the transaction: for a
+    /// statement that only touches rows committed before it (an event a worker claimed
+    /// earlier), so that the fresh rows keep waiting, and the writer can still hand the
+    /// transaction's fresh events to the worker ([`crate::handoff`]).
+    pub(crate) fn on_committed_rows(mut self) -> Self {
+        self.flush = false;
+        self
+    }
+
+    /// Writes the appended rows first, if the statement may read them.
+    async fn flush_before(&mut self) -> Result<(), StoreError> {
+        if self.flush {
+            self.tx.flush_before(self.sql).await?;
+        }
+        Ok(())
     }
 
     /// Binds the next parameter (`$1` first).
@@ -126,8 +146,8 @@ impl<'t, 'q> Query<'t, 'q> {
     }
 
     /// Runs the statement; returns how many rows it changed.
-    pub(crate) async fn execute(self) -> Result<u64, StoreError> {
-        self.tx.flush_before(self.sql).await?;
+    pub(crate) async fn execute(mut self) -> Result<u64, StoreError> {
+        self.flush_before().await?;
         self.run_execute().await
     }
 
@@ -146,8 +166,8 @@ impl<'t, 'q> Query<'t, 'q> {
     }
 
     /// Every row.
-    pub(crate) async fn fetch_all<R: TxRow>(self) -> Result<Vec<R>, StoreError> {
-        self.tx.flush_before(self.sql).await?;
+    pub(crate) async fn fetch_all<R: TxRow>(mut self) -> Result<Vec<R>, StoreError> {
+        self.flush_before().await?;
         match &mut self.tx.conn {
             Conn::Sqlite(t) => sqlite_rows(t.conn(), self.sql, &self.args),
             Conn::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)
@@ -157,8 +177,8 @@ impl<'t, 'q> Query<'t, 'q> {
     }
 
     /// The first row, if any.
-    pub(crate) async fn fetch_optional<R: TxRow>(self) -> Result<Option<R>, StoreError> {
-        self.tx.flush_before(self.sql).await?;
+    pub(crate) async fn fetch_optional<R: TxRow>(mut self) -> Result<Option<R>, StoreError> {
+        self.flush_before().await?;
         match &mut self.tx.conn {
             Conn::Sqlite(t) => sqlite_first(t.conn(), self.sql, &self.args),
             Conn::Postgres(t) => Ok(sqlx::query_as_with(self.sql, pg_args(self.args)?)

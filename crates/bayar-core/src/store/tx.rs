@@ -5,7 +5,8 @@
 //! was most of a payment's cost. On PostgreSQL it is a sqlx transaction. Append-only rows
 //! wait in the transaction's [`Appends`] and go out many per statement.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::Executor;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -18,7 +19,10 @@ use super::{Store, StoreError};
 /// append-only rows ([`Tx::append`]); the writer commits.
 pub struct Tx {
     pub(super) conn: Conn,
-    appends: Appends,
+    pub(super) appends: Appends,
+    /// Whether outbox events were written that no worker has claimed (see
+    /// [`Tx::leaves_events_due`]).
+    pub(super) events_due: bool,
     /// Why a flush of appended rows failed: rows of commands already released may be
     /// missing, so nothing of the transaction may commit.
     broken: Option<String>,
@@ -55,12 +59,15 @@ impl Drop for SqliteTx {
     }
 }
 
-/// Sizes to split `n` rows into, largest first: 64 at a time, then at most one of each
+/// Most rows a statement over a variable number of rows takes at once.
+pub(super) const CHUNK: usize = 64;
+
+/// Sizes to split `n` rows into, largest first: [`CHUNK`] at a time, then at most one of each
 /// smaller power of two. Statements over a variable number of rows then come in at most seven
 /// shapes, so the prepared-statement caches hold them all whatever the batch size.
 pub(super) fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
-        let size = [64, 32, 16, 8, 4, 2, 1].into_iter().find(|&s| s <= n)?;
+        let size = [CHUNK, 32, 16, 8, 4, 2, 1].into_iter().find(|&s| s <= n)?;
         n -= size;
         Some(size)
     })
@@ -75,6 +82,28 @@ pub(super) fn shaped_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
         rest = tail;
         chunk
     })
+}
+
+/// The text of a statement over a variable number of rows, built once per row count and
+/// kept. Such statements come in few shapes ([`chunk_sizes`]), and formatting their text on
+/// every run cost a payment more instructions than SQLite spent running some of them.
+#[derive(Debug)]
+pub(crate) struct Shapes([OnceLock<String>; CHUNK + 1]);
+
+impl Shapes {
+    /// No text built yet.
+    pub(crate) const fn new() -> Shapes {
+        Shapes([const { OnceLock::new() }; CHUNK + 1])
+    }
+
+    /// The text for `rows` rows: `build(rows)` the first time, kept after; past [`CHUNK`]
+    /// rows built every time.
+    pub(crate) fn get(&self, rows: usize, build: impl FnOnce(usize) -> String) -> Cow<'_, str> {
+        match self.0.get(rows) {
+            Some(kept) => Cow::Borrowed(kept.get_or_init(|| build(rows))),
+            None => Cow::Owned(build(rows)),
+        }
+    }
 }
 
 /// The `VALUES` list of a multi-row insert of `rows` rows of `columns` parameters each:
@@ -117,6 +146,7 @@ impl Tx {
         Tx {
             conn,
             appends: Appends::default(),
+            events_due: false,
             broken: None,
         }
     }
@@ -196,6 +226,7 @@ impl Tx {
         if flush.is_empty() {
             return Ok(());
         }
+        self.events_due |= super::outbox::writes_unclaimed_events(&flush);
         let written = match &mut self.conn {
             Conn::Postgres(t) => write_unnest(t, flush).await,
             Conn::Sqlite(_) => {
@@ -262,7 +293,7 @@ async fn write_unnest(
         }
         .map_err(sqlx::Error::Encode)?;
     }
-    sqlx::query_with(&sql, args).execute(&mut **t).await?;
+    sqlx::query_with(sql, args).execute(&mut **t).await?;
     Ok(())
 }
 
@@ -296,5 +327,33 @@ mod tests {
     fn values_number_the_parameters_row_by_row() {
         assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(super::values(1, 1), "($1)");
+    }
+
+    #[test]
+    fn each_shape_is_built_once_and_kept() {
+        use super::{CHUNK, Shapes, values};
+        let shapes = Shapes::new();
+        let mut built = 0;
+        for _ in 0..3 {
+            let text = shapes.get(4, |rows| {
+                built += 1;
+                values(rows, 2)
+            });
+            assert_eq!(text, values(4, 2));
+        }
+        assert_eq!(built, 1);
+        let other = shapes.get(2, |rows| values(rows, 2));
+        assert_eq!(
+            other, "($1, $2), ($3, $4)",
+            "each row count has its own text"
+        );
+        for _ in 0..2 {
+            let text = shapes.get(CHUNK + 1, |rows| {
+                built += 1;
+                values(rows, 1)
+            });
+            assert!(text.ends_with(&format!("(${})", CHUNK + 1)));
+        }
+        assert_eq!(built, 3, "past the largest chunk nothing is kept");
     }
 }

@@ -1,12 +1,16 @@
-//! The delivery loop: claim due events, deliver them concurrently, record every attempt.
+//! The delivery loop: take fresh and due events, deliver them concurrently, record every
+//! attempt.
 //!
-//! Each pass claims at most as many due events as there are free delivery slots (so a claimed
-//! event starts at once and its lease is spent on delivering, not queueing), delivers each in
-//! its own task, and records the attempt with what follows it (through the batching
-//! `recorder`): delivered on 2xx, otherwise retried per the [`RetrySchedule`] or given up (at
-//! once when rendering failed for good, see [`RenderError::is_permanent`]). When nothing is
-//! due the loop sleeps for the poll interval, or until [`WorkerHandle::wake`] says new events
-//! were committed (then a few milliseconds more, to claim several commits' events at once).
+//! Fresh events come from the commits that wrote them, already claimed for this worker
+//! ([`bayar_core::handoff`]), as many as it has free delivery slots. Others (retries, events
+//! the worker had no slot for, another worker's expired claims) it claims itself: at most as
+//! many due events as there are free slots (so a claimed event starts at once and its lease
+//! is spent on delivering, not queueing). Each event is delivered in its own task, and the
+//! attempt is recorded with what follows it (through the batching `recorder`): delivered on
+//! 2xx, otherwise retried per the [`RetrySchedule`] or given up (at once when rendering failed
+//! for good, see [`RenderError::is_permanent`]). The loop claims every poll interval, and when
+//! [`WorkerHandle::wake`] or a commit says events are due that nobody was handed (then a few
+//! milliseconds later, to claim several commits' events at once).
 //!
 //! The lease is longer than a request can take, so while a delivery is in flight no other
 //! worker can claim its event; if this worker dies, the lease runs out and another worker
@@ -19,11 +23,13 @@ use std::time::{Duration, Instant};
 
 use bayar_core::Core;
 use bayar_core::commands::{ClaimDueEvents, FanOutEvent};
+use bayar_core::error::CoreError;
+use bayar_core::handoff::{Handed, Handoff};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{AfterAttempt, Attempt, Event, RetrySchedule};
 use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::{JoinError, JoinSet};
 
 use super::recorder::Recorder;
@@ -107,21 +113,15 @@ pub enum WorkerError {
 
 /// A running worker. Dropping it stops the worker too, without waiting.
 pub struct WorkerHandle {
-    wake: Arc<Notify>,
+    handoff: Arc<Handoff>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl WorkerHandle {
-    /// What callers trigger after committing events, to have them delivered without waiting
-    /// for the next poll (`notify_one`: a wake while the worker is busy is kept, not lost).
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
-    }
-
     /// Looks for due events now.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.handoff.due().notify_one();
     }
 
     /// Stops claiming, lets the deliveries in flight finish and be recorded (each is bounded
@@ -159,15 +159,16 @@ pub fn http_client(config: &WorkerConfig) -> Result<reqwest::Client, reqwest::Er
         .build()
 }
 
-/// Starts a worker delivering `core`'s outbox with `renderer`. It wakes when the core's writer
-/// commits, so a notification goes out as soon as its change is durable instead of at the
-/// next poll; its claims and recorded attempts go through that writer too.
+/// Starts a worker delivering `core`'s outbox with `renderer`. The core's writer hands it the
+/// events it commits, or wakes it to claim them, so a notification goes out as soon as its
+/// change is durable instead of at the next poll; its claims and recorded attempts go through
+/// that writer too.
 pub fn spawn(
     core: Core,
     renderer: Arc<dyn Renderer>,
     config: WorkerConfig,
 ) -> Result<WorkerHandle, WorkerError> {
-    let wake = core.events_committed();
+    let handoff = core.handoff();
     if config.lease <= config.request_timeout.saturating_mul(2) {
         return Err(WorkerError::LeaseTooShort {
             lease: config.lease,
@@ -175,6 +176,10 @@ pub fn spawn(
         });
     }
     let http = http_client(&config)?;
+    let slots = Arc::new(Semaphore::new(
+        config.concurrency.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let fresh = handoff.register(config.name.clone(), config.lease, slots.clone());
     let shared = Arc::new(Shared {
         recorder: Recorder::start(core.clone(), config.name.clone()),
         core,
@@ -183,17 +188,31 @@ pub fn spawn(
         config,
     });
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(shared, wake.clone(), stopped));
-    Ok(WorkerHandle { wake, stop, task })
+    let task = tokio::spawn(run(shared, handoff.clone(), slots, fresh, stopped));
+    Ok(WorkerHandle {
+        handoff,
+        stop,
+        task,
+    })
 }
 
-/// The claim loop; returns once stopped and every delivery in flight is recorded.
-async fn run(shared: Arc<Shared>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// The delivery loop; returns once stopped and every delivery in flight is recorded.
+async fn run(
+    shared: Arc<Shared>,
+    handoff: Arc<Handoff>,
+    slots: Arc<Semaphore>,
+    mut fresh: mpsc::UnboundedReceiver<Handed>,
+    mut stop: watch::Receiver<bool>,
+) {
     let config = &shared.config;
-    let concurrency = config.concurrency.max(1);
     tracing::info!(worker = %config.name, "notification worker started");
     let mut in_flight = JoinSet::new();
     let mut failures: u32 = 0;
+    // Claim at once: events may have been left due by an earlier run.
+    let mut claim_now = true;
+    // A deadline, not a timer restarted per pass: fresh events arriving all the time must not
+    // keep retries (and other workers' expired claims) from being claimed.
+    let mut next_poll = tokio::time::Instant::now();
     loop {
         if *stop.borrow() {
             break;
@@ -201,64 +220,87 @@ async fn run(shared: Arc<Shared>, wake: Arc<Notify>, mut stop: watch::Receiver<b
         while let Some(done) = in_flight.try_join_next() {
             report_panic(done);
         }
-        let free = concurrency.saturating_sub(in_flight.len());
-        if free == 0 {
-            tokio::select! {
-                Some(done) = in_flight.join_next() => report_panic(done),
-                _ = stop.changed() => break,
+        let free = slots.available_permits();
+        if claim_now && free > 0 {
+            next_poll = tokio::time::Instant::now() + config.poll_interval;
+            match claim(&shared, &slots, free).await {
+                // The writer took slots for fresh events meanwhile: look at what is free now.
+                Ok(None) => {}
+                Ok(Some(events)) => {
+                    failures = 0;
+                    // Every free slot was filled: more may be due, look again once one frees.
+                    claim_now = events.len() >= free;
+                    for (event, slot) in events {
+                        in_flight.spawn(deliver(shared.clone(), event, slot));
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let backoff = config
+                        .poll_interval
+                        .saturating_mul(2u32.saturating_pow(failures.min(6)))
+                        .min(MAX_BACKOFF);
+                    tracing::error!(error = %e, ?backoff, "notification worker: claiming failed");
+                    next_poll = tokio::time::Instant::now() + backoff;
+                    claim_now = false;
+                }
             }
             continue;
         }
-        let limit = i64::try_from(free).unwrap_or(i64::MAX);
-        let claimed = shared
-            .core
-            .run(ClaimDueEvents {
-                worker: config.name.clone(),
-                lease: config.lease,
-                limit,
-            })
-            .await;
-        match claimed {
-            Ok(events) => {
-                failures = 0;
-                let full = events.len() >= free;
-                for event in events {
-                    in_flight.spawn(deliver(shared.clone(), event));
-                }
-                if full {
-                    // Every slot was filled: more may be due, look again once one frees.
-                    continue;
-                }
-            }
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                let backoff = config
-                    .poll_interval
-                    .saturating_mul(2u32.saturating_pow(failures.min(6)))
-                    .min(MAX_BACKOFF);
-                tracing::error!(error = %e, ?backoff, "notification worker: claiming failed");
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => break,
-                }
-                continue;
-            }
-        }
         tokio::select! {
-            () = tokio::time::sleep(config.poll_interval) => {}
-            () = wake.notified() => {
+            Some(handed) = fresh.recv() => {
+                in_flight.spawn(deliver(shared.clone(), handed.event, handed.slot));
+            }
+            Some(done) = in_flight.join_next(), if claim_now => report_panic(done),
+            () = tokio::time::sleep_until(next_poll), if !claim_now => claim_now = true,
+            () = handoff.due().notified(), if !claim_now => {
                 tokio::select! {
-                    () = tokio::time::sleep(config.wake_delay) => {}
+                    () = tokio::time::sleep(config.wake_delay) => claim_now = true,
                     _ = stop.changed() => break,
                 }
             }
             _ = stop.changed() => break,
         }
     }
+    // Events already handed over hold slots and claims: deliver them too.
+    fresh.close();
+    while let Some(handed) = fresh.recv().await {
+        in_flight.spawn(deliver(shared.clone(), handed.event, handed.slot));
+    }
     while let Some(done) = in_flight.join_next().await {
         report_panic(done);
     }
     tracing::info!(worker = %config.name, "notification worker stopped");
+}
+
+/// Claims up to `free` due events, each with one of the worker's `slots`; `None` when fewer
+/// than `free` slots are left (the writer took some for fresh events), with nothing claimed.
+async fn claim(
+    shared: &Shared,
+    slots: &Arc<Semaphore>,
+    free: usize,
+) -> Result<Option<Vec<(Event, OwnedSemaphorePermit)>>, CoreError> {
+    let Some(mut permits) = u32::try_from(free)
+        .ok()
+        .and_then(|n| slots.clone().try_acquire_many_owned(n).ok())
+    else {
+        return Ok(None);
+    };
+    let events = shared
+        .core
+        .run(ClaimDueEvents {
+            worker: shared.config.name.clone(),
+            lease: shared.config.lease,
+            limit: i64::try_from(free).unwrap_or(i64::MAX),
+        })
+        .await?;
+    // One slot per event; the rest go back when `permits` is dropped.
+    Ok(Some(
+        events
+            .into_iter()
+            .filter_map(|event| permits.split(1).map(|slot| (event, slot)))
+            .collect(),
+    ))
 }
 
 fn report_panic(done: Result<(), JoinError>) {
@@ -275,8 +317,9 @@ struct Answer {
     response_snippet: Option<String>,
 }
 
-/// Delivers one claimed event and records the attempt.
-async fn deliver(shared: Arc<Shared>, event: Event) {
+/// Delivers one claimed event and records the attempt, holding its delivery `slot` until then.
+async fn deliver(shared: Arc<Shared>, event: Event, slot: OwnedSemaphorePermit) {
+    let _slot = slot;
     let config = &shared.config;
     let number = event.attempts.saturating_add(1);
     let merchant = match shared.core.merchant_by_id(&event.merchant_id).await {
