@@ -47,6 +47,27 @@ pub struct Handed {
     pub slot: OwnedSemaphorePermit,
 }
 
+/// Delivery slots taken together for up to so many events, then given one to each.
+#[derive(Debug)]
+pub struct Slots(OwnedSemaphorePermit);
+
+impl Slots {
+    /// Takes `n` of `slots`' permits at once; `None`, with nothing taken, when fewer are free
+    /// or `n` is 0.
+    pub fn take(slots: &Arc<Semaphore>, n: usize) -> Option<Self> {
+        let n = u32::try_from(n).ok().filter(|&n| n > 0)?;
+        slots.clone().try_acquire_many_owned(n).ok().map(Self)
+    }
+
+    /// Gives each of `events` one slot, as long as slots last; those left over go back.
+    pub fn hand(mut self, events: impl IntoIterator<Item = Event>) -> Vec<Handed> {
+        events
+            .into_iter()
+            .map_while(|event| self.0.split(1).map(|slot| Handed { event, slot }))
+            .collect()
+    }
+}
+
 /// Events claimed for the worker in a transaction not yet committed.
 #[derive(Debug, Default)]
 pub(crate) struct Claimed {
@@ -97,23 +118,13 @@ impl Handoff {
             return Claimed::default();
         }
         let free = worker.slots.available_permits().min(waiting);
-        let Some(mut slots) = u32::try_from(free)
-            .ok()
-            .filter(|&n| n > 0)
-            .and_then(|n| worker.slots.clone().try_acquire_many_owned(n).ok())
-        else {
+        let Some(slots) = Slots::take(&worker.slots, free) else {
             return Claimed::default();
         };
         let events = tx.claim_written_events(&worker.name, now, worker.lease, free);
-        let mut handed = Vec::with_capacity(events.len());
-        for event in events {
-            // One permit per event: `slots` holds at least as many as events were claimed.
-            let Some(slot) = slots.split(1) else { break };
-            handed.push(Handed { event, slot });
-        }
         Claimed {
+            events: slots.hand(events),
             worker: Some(worker),
-            events: handed,
         }
     }
 

@@ -17,6 +17,16 @@ fn leg(debit: &AccountId, credit: &AccountId, amount: &str) -> Leg {
     }
 }
 
+/// Funds the merchant's deposit account from the world: transfer "fund".
+async fn fund_deposit(f: &Fixture, amount: &str) {
+    let fund = Transfer::posted(
+        TransferId::for_subject(&"t", "fund"),
+        "fund",
+        vec![leg(&AccountId::world(), &f.deposit_account(), amount)],
+    );
+    f.core.run(ApplyTransfer(fund)).await.unwrap();
+}
+
 #[tokio::test]
 async fn transfers_are_idempotent_by_id() {
     for t in testing::all().await {
@@ -61,12 +71,7 @@ async fn no_negative_accounts_refuse_overdrafts_and_multi_leg_transfers_are_atom
         let f = Fixture::new(t).await;
         let deposit = f.deposit_account();
         let available = f.available_account();
-        let fund = Transfer::posted(
-            TransferId::for_subject(&"t", "fund"),
-            "fund",
-            vec![leg(&AccountId::world(), &deposit, "100.00")],
-        );
-        f.core.run(ApplyTransfer(fund)).await.unwrap();
+        fund_deposit(&f, "100.00").await;
         // The first leg alone would fit; the second overdraws: neither may stand.
         let split = Transfer::posted(
             TransferId::for_subject(&"t", "split"),
@@ -107,12 +112,7 @@ async fn holds_reduce_availability_until_posted_or_voided() {
         let f = Fixture::new(t).await;
         let deposit = f.deposit_account();
         let available = f.available_account();
-        let fund = Transfer::posted(
-            TransferId::for_subject(&"t", "fund"),
-            "fund",
-            vec![leg(&AccountId::world(), &deposit, "100.00")],
-        );
-        f.core.run(ApplyTransfer(fund)).await.unwrap();
+        fund_deposit(&f, "100.00").await;
 
         let hold = TransferId::for_subject(&"t", "hold");
         f.core
@@ -203,31 +203,14 @@ async fn verify_names_the_breach() {
     for t in testing::all().await {
         let f = Fixture::new(t).await;
         let deposit = f.deposit_account();
-        let fund = Transfer::posted(
-            TransferId::for_subject(&"t", "fund"),
-            "fund",
-            vec![leg(&AccountId::world(), &deposit, "100.00")],
-        );
-        f.core.run(ApplyTransfer(fund)).await.unwrap();
+        fund_deposit(&f, "100.00").await;
         f.assert_ledger_sound().await;
         // Corrupt a balance behind the ledger's back.
-        let sql = "UPDATE accounts SET balance = balance + 5 WHERE id = $1";
-        match &f.store.store {
-            bayar_core::store::Store::Sqlite { writer, .. } => {
-                sqlx::query(sql)
-                    .bind(deposit.as_str())
-                    .execute(writer)
-                    .await
-                    .unwrap();
-            }
-            bayar_core::store::Store::Postgres(pool) => {
-                sqlx::query(sql)
-                    .bind(deposit.as_str())
-                    .execute(pool)
-                    .await
-                    .unwrap();
-            }
-        }
+        f.execute(
+            "UPDATE accounts SET balance = balance + 5 WHERE id = $1",
+            deposit.as_str(),
+        )
+        .await;
         let breaches = f.core.verify_ledger().await.unwrap();
         assert!(
             breaches.contains(&Breach::BalancesDoNotSumToZero(5)),
@@ -240,6 +223,56 @@ async fn verify_names_the_breach() {
                 entries: 10_000
             }),
             "{breaches:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_names_pending_debits_that_are_not_the_live_holds() {
+    for t in testing::all().await {
+        let f = Fixture::new(t).await;
+        let deposit = f.deposit_account();
+        let available = f.available_account();
+        fund_deposit(&f, "100.00").await;
+        for (name, amount) in [("live", "30.00"), ("posted", "20.00")] {
+            f.core
+                .run(ApplyTransfer(Transfer::pending(
+                    TransferId::for_subject(&"t", name),
+                    "hold",
+                    vec![leg(&deposit, &available, amount)],
+                )))
+                .await
+                .unwrap();
+        }
+        let post = Transfer {
+            id: TransferId::for_subject(&"t", "post"),
+            kind: TransferKind::PostPending(TransferId::for_subject(&"t", "posted")),
+            memo: "post".into(),
+        };
+        f.core.run(ApplyTransfer(post)).await.unwrap();
+        f.assert_ledger_sound().await;
+        // Claim 7.00 more on hold than the one live hold behind the ledger's back.
+        f.execute(
+            "UPDATE accounts SET pending_debits = pending_debits + 700 WHERE id = $1",
+            deposit.as_str(),
+        )
+        .await;
+        let breaches = f.core.verify_ledger().await.unwrap();
+        assert_eq!(
+            breaches,
+            [
+                Breach::PendingDoNotMatch {
+                    debits: 3_700,
+                    credits: 3_000
+                },
+                Breach::PendingNotSumOfHolds {
+                    account: deposit,
+                    pending_debits: 3_700,
+                    holds: 3_000
+                }
+            ],
+            "{}: only the live hold counts, the posted one does not",
+            f.engine
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration: flags, with every one also settable from the environment.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bayar_core::store::Store;
 use bayar_core::writer::WriterConfig;
@@ -29,6 +30,17 @@ pub struct StoreArgs {
     /// nothing done, instead of queueing without bound.
     #[arg(long, env = "BAYAR_MAX_QUEUED_WRITES", default_value_t = WriterConfig::default().max_queued, global = true)]
     pub max_queued_writes: usize,
+
+    /// How long, in microseconds, a small batch of writes waits for company when writes come
+    /// at least that often (0: never waits). Longer means fewer commits (fsyncs) per payment
+    /// under load, at that much more latency.
+    #[arg(long, env = "BAYAR_WRITE_LINGER_US", default_value_t = micros(WriterConfig::default().linger), global = true)]
+    pub write_linger_us: u64,
+}
+
+/// A span in whole microseconds, saturating.
+fn micros(span: Duration) -> u64 {
+    u64::try_from(span.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl StoreArgs {
@@ -39,9 +51,15 @@ impl StoreArgs {
             tracing::warn!("durability is OFF: acknowledged writes may be lost on a crash");
         }
         let store = Store::open(&self.database_url, durable).await?;
+        Core::start(store, self.core_config()).await
+    }
+
+    /// The core's settings these flags choose.
+    fn core_config(&self) -> CoreConfig {
         let mut config = CoreConfig::default();
         config.writer.max_queued = self.max_queued_writes;
-        Core::start(store, config).await
+        config.writer.linger = Duration::from_micros(self.write_linger_us);
+        config
     }
 }
 
@@ -69,4 +87,36 @@ pub struct ServeArgs {
     /// How often to expire payments past their deadline, in milliseconds.
     #[arg(long, env = "BAYAR_EXPIRY_SWEEP_MS", default_value_t = 1000)]
     pub expiry_sweep_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        store: StoreArgs,
+    }
+
+    fn writer_config(args: &[&str]) -> WriterConfig {
+        let flags = Flags::try_parse_from(std::iter::once("bayar").chain(args.iter().copied()))
+            .expect("flags parse");
+        flags.store.core_config().writer
+    }
+
+    #[test]
+    fn writer_flags_reach_the_writer_and_default_to_its_own_defaults() {
+        let defaults = WriterConfig::default();
+        let unset = writer_config(&[]);
+        assert_eq!(unset.linger, defaults.linger);
+        assert_eq!(unset.max_queued, defaults.max_queued);
+
+        let set = writer_config(&["--write-linger-us", "2000", "--max-queued-writes", "7"]);
+        assert_eq!(set.linger, Duration::from_millis(2));
+        assert_eq!(set.max_queued, 7);
+        assert!(writer_config(&["--write-linger-us", "0"]).linger.is_zero());
+    }
 }

@@ -7,7 +7,7 @@
 //! value is only for the clock-skew window. bayar emits `YYYY-MM-DDTHH:mm:ss+07:00`,
 //! which every surveyed provider accepts.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 
 /// Asia/Jakarta's offset from UTC in seconds (WIB, UTC+7, no daylight saving).
 pub const JAKARTA_OFFSET_SECS: i32 = 7 * 3600;
@@ -94,9 +94,10 @@ fn check_offset(time: &[u8]) -> Result<(), TimestampError> {
 
 /// Formats `t` in Asia/Jakarta time as `YYYY-MM-DDTHH:mm:ss+07:00` (no fraction).
 pub fn format_jakarta(t: DateTime<Utc>) -> String {
+    // The RFC 3339 writer, not a `format("%Y-...")` string that is parsed again on every call
+    // (every signed answer and notification carries one of these).
     t.with_timezone(&JAKARTA)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// The calendar day in Jakarta at instant `t`; SNAP scopes `X-EXTERNAL-ID` uniqueness
@@ -161,6 +162,23 @@ mod tests {
             NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
         );
         assert_eq!(jakarta().local_minus_utc(), 25_200);
+    }
+
+    #[test]
+    fn formatting_matches_the_strftime_form_and_drops_the_fraction() {
+        for (secs, nanos) in [
+            (0, 0),
+            (1_709_314_205, 999_999_999),
+            (1_735_664_399, 123_000_000),
+            (4_102_444_799, 1),
+        ] {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            let strftime = t
+                .with_timezone(&JAKARTA)
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string();
+            assert_eq!(format_jakarta(t), strftime);
+        }
     }
 
     #[test]

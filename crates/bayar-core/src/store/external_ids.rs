@@ -22,7 +22,8 @@ impl Tx {
              ON CONFLICT DO NOTHING",
             )
             .bind(merchant.to_string())
-            .bind(day.format("%Y-%m-%d").to_string())
+            // `YYYY-MM-DD`, as `%Y-%m-%d` writes it.
+            .bind(day.to_string())
             .bind(external_id)
             .bind(path)
             .bind(now.timestamp_millis())

@@ -89,10 +89,15 @@ impl Tx {
     }
 }
 
+/// A payment's refunds, oldest first (through `refunds_by_payment`).
+fn of_payment_sql() -> String {
+    format!("SELECT {COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id")
+}
+
 impl Store {
     /// The refunds of a payment, oldest first.
     pub async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id");
+        let sql = of_payment_sql();
         let rows: Vec<Row> = on_reader!(self, pool => sqlx::query_as(&sql)
             .bind(payment.to_string())
             .fetch_all(pool)
@@ -139,5 +144,41 @@ impl Store {
             .map(|r| r.into_refund().map(|(r, _)| r))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(items, page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+    use crate::store::postgres::generic_plan;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn a_payments_refunds_are_read_through_an_index_not_a_scan() {
+        let sql = super::of_payment_sql();
+        let sqlite = testing::sqlite().await;
+        let Store::Sqlite { readers, .. } = &sqlite.store else {
+            panic!("testing::sqlite gives an SQLite store");
+        };
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("pay_1")
+                .fetch_all(readers)
+                .await
+                .expect("explain");
+        let plan: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        assert_eq!(
+            plan,
+            ["SEARCH refunds USING INDEX refunds_by_payment (payment_id=?)"],
+            "SQLite must neither scan the table nor sort"
+        );
+
+        let Some(t) = testing::postgres().await else {
+            return;
+        };
+        let plan = generic_plan(&t.store, &sql, "'pay_1'").await;
+        // PostgreSQL may still sort the few rows it found (a bitmap scan): that is cheap.
+        assert!(plan.contains("refunds_by_payment"), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }

@@ -104,6 +104,20 @@ impl Fixture {
         );
     }
 
+    /// Runs a one-argument write outside the core, behind the ledger's back (to test
+    /// that `verify` notices).
+    pub async fn execute(&self, sql: &str, arg: &str) {
+        match &self.store.store {
+            bayar_core::store::Store::Sqlite { writer, .. } => {
+                sqlx::query(sql).bind(arg).execute(writer).await.map(drop)
+            }
+            bayar_core::store::Store::Postgres(pool) => {
+                sqlx::query(sql).bind(arg).execute(pool).await.map(drop)
+            }
+        }
+        .unwrap();
+    }
+
     /// How many outbox events exist of a kind.
     pub async fn events(&self, kind: &str) -> i64 {
         let sql = "SELECT COUNT(*) FROM events WHERE kind = $1";

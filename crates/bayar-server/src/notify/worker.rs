@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 use bayar_core::Core;
 use bayar_core::commands::{ClaimDueEvents, FanOutEvent};
 use bayar_core::error::CoreError;
-use bayar_core::handoff::{Handed, Handoff};
+use bayar_core::handoff::{Handed, Handoff, Slots};
 use bayar_core::merchant::Merchant;
 use bayar_core::outbox::{AfterAttempt, Attempt, Event, RetrySchedule};
 use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinError, JoinSet};
 
 use super::recorder::Recorder;
@@ -230,8 +230,8 @@ async fn run(
                     failures = 0;
                     // Every free slot was filled: more may be due, look again once one frees.
                     claim_now = events.len() >= free;
-                    for (event, slot) in events {
-                        in_flight.spawn(deliver(shared.clone(), event, slot));
+                    for handed in events {
+                        in_flight.spawn(deliver(shared.clone(), handed));
                     }
                 }
                 Err(e) => {
@@ -249,7 +249,7 @@ async fn run(
         }
         tokio::select! {
             Some(handed) = fresh.recv() => {
-                in_flight.spawn(deliver(shared.clone(), handed.event, handed.slot));
+                in_flight.spawn(deliver(shared.clone(), handed));
             }
             Some(done) = in_flight.join_next(), if claim_now => report_panic(done),
             () = tokio::time::sleep_until(next_poll), if !claim_now => claim_now = true,
@@ -265,7 +265,7 @@ async fn run(
     // Events already handed over hold slots and claims: deliver them too.
     fresh.close();
     while let Some(handed) = fresh.recv().await {
-        in_flight.spawn(deliver(shared.clone(), handed.event, handed.slot));
+        in_flight.spawn(deliver(shared.clone(), handed));
     }
     while let Some(done) = in_flight.join_next().await {
         report_panic(done);
@@ -279,11 +279,8 @@ async fn claim(
     shared: &Shared,
     slots: &Arc<Semaphore>,
     free: usize,
-) -> Result<Option<Vec<(Event, OwnedSemaphorePermit)>>, CoreError> {
-    let Some(mut permits) = u32::try_from(free)
-        .ok()
-        .and_then(|n| slots.clone().try_acquire_many_owned(n).ok())
-    else {
+) -> Result<Option<Vec<Handed>>, CoreError> {
+    let Some(slots) = Slots::take(slots, free) else {
         return Ok(None);
     };
     let events = shared
@@ -294,13 +291,7 @@ async fn claim(
             limit: i64::try_from(free).unwrap_or(i64::MAX),
         })
         .await?;
-    // One slot per event; the rest go back when `permits` is dropped.
-    Ok(Some(
-        events
-            .into_iter()
-            .filter_map(|event| permits.split(1).map(|slot| (event, slot)))
-            .collect(),
-    ))
+    Ok(Some(slots.hand(events)))
 }
 
 fn report_panic(done: Result<(), JoinError>) {
@@ -317,9 +308,8 @@ struct Answer {
     response_snippet: Option<String>,
 }
 
-/// Delivers one claimed event and records the attempt, holding its delivery `slot` until then.
-async fn deliver(shared: Arc<Shared>, event: Event, slot: OwnedSemaphorePermit) {
-    let _slot = slot;
+/// Delivers one claimed event and records the attempt, holding its delivery slot until then.
+async fn deliver(shared: Arc<Shared>, Handed { event, slot: _slot }: Handed) {
     let config = &shared.config;
     let number = event.attempts.saturating_add(1);
     let merchant = match shared.core.merchant_by_id(&event.merchant_id).await {
