@@ -141,8 +141,8 @@ struct Queued<C: Command> {
     result: Option<Result<C::Output, CoreError>>,
     reply: oneshot::Sender<Result<C::Output, CoreError>>,
     contended: u32,
-    /// The command's place in the bounded queue, given back when the job is dropped.
-    _admitted: Option<OwnedSemaphorePermit>,
+    /// The command's place in the bounded queue, given back before its caller is answered.
+    admitted: Option<OwnedSemaphorePermit>,
 }
 
 impl<C: Command> Job for Queued<C> {
@@ -163,14 +163,21 @@ impl<C: Command> Job for Queued<C> {
     }
 
     fn finish(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
+        let Queued {
+            result,
+            reply,
+            admitted,
+            ..
+        } = *self;
         let answer = match committed {
-            Ok(()) => self
-                .result
-                .unwrap_or_else(|| Err(CoreError::Store(StoreError::Aborted))),
+            Ok(()) => result.unwrap_or_else(|| Err(CoreError::Store(StoreError::Aborted))),
             Err(e) => Err(CoreError::Store(StoreError::Batch(e))),
         };
+        // A caller told "done" may submit again at once: its place must already be free, or a
+        // queue of one would refuse it (the rest of the job is dropped after the answer).
+        drop(admitted);
         // The caller may have gone away (client disconnected); the change stands regardless.
-        let _ = self.reply.send(answer);
+        let _ = reply.send(answer);
     }
 }
 
@@ -273,7 +280,7 @@ impl Writer {
             result: None,
             reply,
             contended: 0,
-            _admitted: admitted,
+            admitted,
         });
         self.queue
             .send(job)
@@ -301,7 +308,7 @@ pub(crate) async fn run_as_one_batch<C: Command>(
             result: None,
             reply,
             contended: 0,
-            _admitted: None,
+            admitted: None,
         }));
         answers.push(answer);
     }
@@ -842,6 +849,57 @@ mod tests {
                 "{}: answered commands give their place back",
                 t.engine
             );
+        }
+    }
+
+    /// Does nothing; dropping it (which the writer does after answering) waits for `released`.
+    struct SlowToDrop {
+        released: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Command for SlowToDrop {
+        type Output = ();
+
+        fn execute<'t>(
+            &'t self,
+            _tx: &'t mut Tx,
+            _ctx: &'t Context,
+        ) -> BoxFuture<'t, Result<(), CoreError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    impl Drop for SlowToDrop {
+        fn drop(&mut self) {
+            let released = self.released.lock().unwrap();
+            let _ = released.recv_timeout(Duration::from_secs(10));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_caller_is_answered_only_after_its_place_in_the_queue_is_free() {
+        for t in testing::all().await {
+            let config = WriterConfig {
+                max_queued: 1,
+                ..WriterConfig::default()
+            };
+            let writer = Writer::start(
+                "test-writer",
+                t.store.clone(),
+                config,
+                Context::default(),
+                Arc::new(Handoff::default()),
+            );
+            let (release, released) = std::sync::mpsc::channel();
+            let command = SlowToDrop {
+                released: std::sync::Mutex::new(released),
+            };
+            writer.run(command).await.unwrap();
+            // The writer is still dropping the job: a caller submitting again right now must
+            // not be refused because of it.
+            let free = writer.admission.available_permits();
+            release.send(()).unwrap();
+            assert_eq!(free, 1, "{}: the answered command held its place", t.engine);
         }
     }
 
