@@ -68,11 +68,13 @@ impl Slots {
     }
 }
 
-/// Events claimed for the worker in a transaction not yet committed.
+/// Events claimed for the worker in a transaction not yet committed, and how many of those
+/// waiting to be written were left unclaimed.
 #[derive(Debug, Default)]
 pub(crate) struct Claimed {
     worker: Option<Arc<Worker>>,
     events: Vec<Handed>,
+    unclaimed: usize,
 }
 
 impl Handoff {
@@ -108,22 +110,27 @@ impl Handoff {
     /// [`Claimed::hand_over`] once `tx` has committed.
     pub(crate) fn claim(&self, tx: &mut Tx, now: DateTime<Utc>) -> Claimed {
         let waiting = tx.events_waiting();
+        let none = Claimed {
+            unclaimed: waiting,
+            ..Claimed::default()
+        };
         if waiting == 0 {
-            return Claimed::default();
+            return none;
         }
         let Some(worker) = self.lock().clone() else {
-            return Claimed::default();
+            return none;
         };
         if worker.events.is_closed() {
-            return Claimed::default();
+            return none;
         }
         let free = worker.slots.available_permits().min(waiting);
         let Some(slots) = Slots::take(&worker.slots, free) else {
-            return Claimed::default();
+            return none;
         };
-        let events = tx.claim_written_events(&worker.name, now, worker.lease, free);
+        let events = slots.hand(tx.claim_written_events(&worker.name, now, worker.lease, free));
         Claimed {
-            events: slots.hand(events),
+            unclaimed: waiting - events.len(),
+            events,
             worker: Some(worker),
         }
     }
@@ -140,6 +147,11 @@ impl Handoff {
 }
 
 impl Claimed {
+    /// Whether events waiting to be written were left for a claim: the worker busy or absent.
+    pub(crate) fn left_unclaimed(&self) -> bool {
+        self.unclaimed > 0
+    }
+
     /// Sends the claimed events to the worker; called once their transaction has committed.
     /// Dropped instead (the transaction failed), their slots are given back.
     pub(crate) fn hand_over(self) {

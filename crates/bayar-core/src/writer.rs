@@ -509,7 +509,7 @@ async fn run_batch(
 /// only once durable); answers whether `tx` left events due that nobody was handed.
 async fn commit(mut tx: Tx, ctx: &Context, handoff: &Handoff) -> Result<bool, StoreError> {
     let claimed = handoff.claim(&mut tx, ctx.now());
-    let events_due = tx.leaves_events_due();
+    let events_due = claimed.left_unclaimed() || tx.wrote_events_due();
     tx.commit().await?;
     claimed.hand_over();
     Ok(events_due)

@@ -243,10 +243,11 @@ impl Tx {
         claimed
     }
 
-    /// Whether this transaction leaves events due that no worker has claimed, so a worker
-    /// should look once it commits.
-    pub(crate) fn leaves_events_due(&self) -> bool {
-        self.events_due || self.events_waiting() > 0
+    /// Whether this transaction has made events due that no hand-over can take (rows
+    /// already written, fan-out copies), so a worker should look once it commits; events
+    /// still waiting to be written are [`crate::handoff::Handoff::claim`]'s to count.
+    pub(crate) fn wrote_events_due(&self) -> bool {
+        self.events_due
     }
 
     /// Writes a copy of `event` for `endpoint`, due at `now`. A copy keeps the original's

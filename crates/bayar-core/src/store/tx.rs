@@ -21,7 +21,7 @@ pub struct Tx {
     pub(super) conn: Conn,
     pub(super) appends: Appends,
     /// Whether outbox events were written that no worker has claimed (see
-    /// [`Tx::leaves_events_due`]).
+    /// [`Tx::wrote_events_due`]).
     pub(super) events_due: bool,
     /// Why a flush of appended rows failed: rows of commands already released may be
     /// missing, so nothing of the transaction may commit.
