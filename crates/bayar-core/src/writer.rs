@@ -237,8 +237,11 @@ impl Writer {
                         .build()
                         .expect("a runtime for the writer");
                     runtime.block_on(async move {
-                        let pool = sqlx::postgres::PgPoolOptions::new()
-                            .max_connections(u32::try_from(loops).unwrap_or(u32::MAX))
+                        // One connection per loop: a spare one, so that a batch need not wait
+                        // for sqlx's check of the connection the last batch gave back, made
+                        // p50 at 800 payments/s 17 ms instead of 6-9 ms.
+                        let connections = u32::try_from(loops).unwrap_or(u32::MAX);
+                        let pool = crate::store::postgres_pool(connections)
                             .connect_lazy_with((*options).clone());
                         let store = Store::Postgres(pool.clone());
                         let work = (0..loops).map(|_| {
@@ -785,6 +788,21 @@ mod tests {
         }
     }
 
+    /// A writer on `store` that takes at most `max_queued` business commands at once.
+    fn bounded_writer(store: &Store, max_queued: usize) -> Writer {
+        let config = WriterConfig {
+            max_queued,
+            ..WriterConfig::default()
+        };
+        Writer::start(
+            "test-writer",
+            store.clone(),
+            config,
+            Context::default(),
+            Arc::new(Handoff::default()),
+        )
+    }
+
     #[tokio::test]
     async fn a_full_queue_refuses_business_commands_at_once_and_never_bookkeeping() {
         let patience = Duration::from_secs(10);
@@ -796,17 +814,7 @@ mod tests {
                 open: open.clone(),
                 bookkeeping,
             };
-            let config = WriterConfig {
-                max_queued: 2,
-                ..WriterConfig::default()
-            };
-            let writer = Writer::start(
-                "test-writer",
-                t.store.clone(),
-                config,
-                Context::default(),
-                Arc::new(Handoff::default()),
-            );
+            let writer = bounded_writer(&t.store, 2);
             let first = tokio::spawn({
                 let (writer, command) = (writer.clone(), gated(false));
                 async move { writer.run(command).await }
@@ -879,17 +887,7 @@ mod tests {
     #[tokio::test]
     async fn a_caller_is_answered_only_after_its_place_in_the_queue_is_free() {
         for t in testing::all().await {
-            let config = WriterConfig {
-                max_queued: 1,
-                ..WriterConfig::default()
-            };
-            let writer = Writer::start(
-                "test-writer",
-                t.store.clone(),
-                config,
-                Context::default(),
-                Arc::new(Handoff::default()),
-            );
+            let writer = bounded_writer(&t.store, 1);
             let (release, released) = std::sync::mpsc::channel();
             let command = SlowToDrop {
                 released: std::sync::Mutex::new(released),

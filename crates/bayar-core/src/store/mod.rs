@@ -46,6 +46,7 @@ pub(crate) use payments::{Inserted, Transition};
 pub(crate) use portal::StoredUser;
 pub use portal::{DailyVolume, LedgerLine};
 pub use postgres::PostgresOptions;
+pub(crate) use postgres::pool as postgres_pool;
 pub use sqlite::SqliteOptions;
 pub use tx::{SqliteTx, Tx};
 
