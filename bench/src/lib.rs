@@ -251,13 +251,16 @@ impl Bench<'_> {
         )
         .await;
         eprintln!(
-            "    {:>8.0}/s offered: {:>8.0}/s ok, p50 {:>7.2} ms, p99 {:>8.2} ms, p99.9 {:>8.2} ms, RSS peak {:>5.0} MiB, errors {}{} [{}]",
+            "    {:>8.0}/s offered: {:>8.0}/s ok, p50 {:>7.2} ms, p99 {:>8.2} ms, p99.9 {:>8.2} ms, RSS peak {:>5.0} MiB, CPU idle {}, errors {}{} [{}]",
             result.offered_rate,
             result.achieved_rate,
             result.p50_ms,
             result.p99_ms,
             result.p999_ms,
             result.server_peak_rss_mib,
+            result
+                .machine_idle_pct
+                .map_or_else(|| "?".to_string(), |idle| format!("{idle:>3.0}%")),
             result.errors,
             if result.error_kinds.is_empty() {
                 String::new()

@@ -71,6 +71,9 @@ pub struct StepResult {
     pub server_rss_end_mib: f64,
     /// CPU seconds the bench process (generator and receiver) used during the step.
     pub generator_cpu_s: f64,
+    /// Share of the whole machine's CPU time left idle during the step, in percent (`None`
+    /// where `/proc/stat` is unreadable): near zero, the step was bound by the machine.
+    pub machine_idle_pct: Option<f64>,
     /// Whether the step met the bound: no error, p99 within it.
     pub passed: bool,
 }
@@ -114,6 +117,7 @@ pub async fn run_step(
     let server_before = procstat::total(pids);
     let me = std::process::id();
     let generator_before = procstat::usage(me).unwrap_or_default();
+    let machine_before = procstat::machine_cpu();
 
     let start = Instant::now() + Duration::from_millis(2);
     let mut overloaded = 0u64;
@@ -164,6 +168,7 @@ pub async fn run_step(
     let unfinished = shared.in_flight.load(Ordering::Relaxed) as u64;
     let server_after = procstat::total(pids);
     let generator_after = procstat::usage(me).unwrap_or_default();
+    let machine_after = procstat::machine_cpu();
 
     let histogram = shared
         .histogram
@@ -204,6 +209,9 @@ pub async fn run_step(
         server_peak_rss_mib: procstat::mib(server_after.peak_rss_bytes),
         server_rss_end_mib: procstat::mib(server_after.rss_bytes),
         generator_cpu_s: (generator_after.cpu_seconds - generator_before.cpu_seconds).max(0.0),
+        machine_idle_pct: machine_before
+            .zip(machine_after)
+            .and_then(|(before, after)| procstat::idle_percent(before, after)),
         passed: errors == 0 && p99_ms <= p99_bound_ms,
     }
 }

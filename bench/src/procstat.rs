@@ -68,6 +68,43 @@ pub fn total(pids: &[u32]) -> Usage {
         })
 }
 
+/// The whole machine's CPU time so far, from the first line of `/proc/stat`, in clock ticks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MachineCpu {
+    /// Ticks spent idle or waiting for I/O.
+    pub idle: u64,
+    /// All ticks, over every CPU.
+    pub total: u64,
+}
+
+/// Reads the machine's CPU time; `None` if `/proc/stat` is unreadable.
+pub fn machine_cpu() -> Option<MachineCpu> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already
+    // counted in user and nice.
+    let counted = &ticks[..ticks.len().min(8)];
+    Some(MachineCpu {
+        idle: ticks.get(3)? + ticks.get(4).unwrap_or(&0),
+        total: counted.iter().sum(),
+    })
+}
+
+/// The share of the machine's CPU time left idle between `before` and `after`, in percent:
+/// near zero, everything on the machine (bayar, its database, the generator) was waiting for a
+/// CPU, whatever any one process used.
+pub fn idle_percent(before: MachineCpu, after: MachineCpu) -> Option<f64> {
+    let total = after.total.checked_sub(before.total).filter(|&t| t > 0)?;
+    let idle = after.idle.checked_sub(before.idle)?;
+    Some(100.0 * idle as f64 / total as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +117,28 @@ mod tests {
             "{u:?}"
         );
         assert!(u.cpu_seconds >= 0.0);
+    }
+
+    #[test]
+    fn the_machine_idles_less_while_this_thread_spins() {
+        let before = machine_cpu().expect("/proc/stat is readable");
+        let spin_until = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        let mut spins = 0u64;
+        while std::time::Instant::now() < spin_until {
+            spins = std::hint::black_box(spins + 1);
+        }
+        let after = machine_cpu().expect("/proc/stat is readable");
+        let idle = idle_percent(before, after).expect("time passed");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        // One spinning thread keeps at least one CPU busy (other load only lowers idle).
+        assert!(
+            (0.0..=100.0 - 100.0 / cpus + 5.0).contains(&idle),
+            "idle {idle}% with one of {cpus} CPUs spinning"
+        );
+        assert_eq!(
+            idle_percent(after, before),
+            None,
+            "time does not run backwards"
+        );
     }
 }
