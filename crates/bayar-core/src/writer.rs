@@ -6,9 +6,12 @@
 //! (one fsync for many payments), and only then answers each caller. A caller is never told
 //! "done" before its change is durable, and never told "done" for a change that did not commit.
 //!
-//! Refusals are rare, so a batch first runs without savepoints; should a command fail, the
-//! whole transaction rolls back and the batch runs again with each command in a savepoint of
-//! its own. While refusals keep coming, batches start with savepoints.
+//! Refusals are rare, so a batch first runs without savepoints, and the keys its new rows
+//! claim (payment references, X-EXTERNAL-IDs) are checked only when those rows are written,
+//! with the batch's other appended rows ([`Tx::defer_checks`]); should a command fail or a key
+//! be taken, the whole transaction rolls back and the batch runs again with each command in a
+//! savepoint of its own, checking each key at once. While refusals and repeated requests keep
+//! coming, batches start with savepoints.
 //!
 //! SQLite gets one writer loop (SQLite has one writer anyway) on a thread of its own, running
 //! each batch's statements back to back on the write connection; PostgreSQL gets one or more
@@ -496,16 +499,23 @@ async fn run_batch(
     batch: &mut [Box<dyn Job>],
     optimistic: bool,
 ) -> Result<BatchRan, StoreError> {
-    if optimistic
-        && let Some(events_due) = run_without_savepoints(store, ctx, handoff, batch).await?
-    {
+    if !optimistic {
+        return run_in_savepoints(store, ctx, handoff, batch).await;
+    }
+    if let Some(events_due) = run_without_savepoints(store, ctx, handoff, batch).await? {
         return Ok(BatchRan {
             commands: batch.len(),
             refused: false,
             events_due,
         });
     }
-    run_in_savepoints(store, ctx, handoff, batch).await
+    // A refusal, or a repeated request's key: the next batches check at once too, while they
+    // keep coming.
+    let ran = run_in_savepoints(store, ctx, handoff, batch).await?;
+    Ok(BatchRan {
+        refused: true,
+        ..ran
+    })
 }
 
 /// Commits `tx`, then hands the worker the fresh events claimed for it in `tx` (they go out
@@ -518,8 +528,9 @@ async fn commit(mut tx: Tx, ctx: &Context, handoff: &Handoff) -> Result<bool, St
     Ok(events_due)
 }
 
-/// Runs every command of the batch in one transaction, without savepoints, and commits it
-/// when all of them succeeded (answering what [`commit`] does); otherwise rolls it back,
+/// Runs every command of the batch in one transaction, without savepoints and with checks
+/// of new keys deferred to the flush ([`Tx::defer_checks`]), and commits it when all of them
+/// succeeded and no key was taken (answering what [`commit`] does); otherwise rolls it back,
 /// writing nothing, and answers `None`.
 async fn run_without_savepoints(
     store: &Store,
@@ -528,18 +539,23 @@ async fn run_without_savepoints(
     batch: &mut [Box<dyn Job>],
 ) -> Result<Option<bool>, StoreError> {
     let mut tx = Tx::begin(store).await?;
+    tx.defer_checks();
     for job in batch.iter_mut() {
         let ran = job.run(&mut tx, ctx).await;
         if let Some(broken) = tx.broken() {
             let _ = tx.rollback().await;
             return Err(broken);
         }
-        if ran != Ran::Done {
+        if ran != Ran::Done || tx.conflicted() {
             tx.rollback().await?;
             return Ok(None);
         }
     }
-    commit(tx, ctx, handoff).await.map(Some)
+    match commit(tx, ctx, handoff).await {
+        // The commit's flush found a key taken and rolled back.
+        Err(StoreError::Conflict) => Ok(None),
+        committed => committed.map(Some),
+    }
 }
 
 /// Runs each command of the batch in a savepoint of its own and commits the batch.

@@ -5,16 +5,17 @@ mod common;
 
 use bayar_core::CoreError;
 use bayar_core::commands::{
-    Authorize, Cancel, Capture, DebitNow, Disburse, ExpireOverdue, FundDeposit, Pay, PaymentLookup,
-    RefundPayment,
+    Authorize, Cancel, Capture, ClaimExternalId, Claimed, DebitNow, Disburse, ExpireOverdue,
+    FundDeposit, Pay, PaymentLookup, PaymentOutcome, RefundPayment,
 };
-use bayar_core::customer::{CustomerStatus, PhoneNumber, Rail};
+use bayar_core::customer::{Customer, CustomerStatus, PhoneNumber, Rail};
 use bayar_core::idempotency::{IdempotencyKey, Idempotent, StoredResponse};
 use bayar_core::ledger::AccountId;
 use bayar_core::payment::{
     Channel, DisbursementStatus, FailureReason, PartnerReference, PaymentStatus,
 };
 use bayar_core::testing;
+use bayar_core::writer::Command;
 use chrono::{Duration, Utc};
 use common::{Fixture, idr};
 
@@ -579,7 +580,10 @@ async fn a_payment_is_found_by_its_reference_its_id_or_both() {
 
 /// Runs `debits` as one batch and checks each answer, told in terms that do not depend on
 /// ids or times.
-async fn assert_batch_answers(f: &Fixture, debits: Vec<DebitNow>, expected: &[&str]) {
+async fn assert_batch_answers<C>(f: &Fixture, debits: Vec<C>, expected: &[&str])
+where
+    C: Command<Output = PaymentOutcome>,
+{
     let answers: Vec<String> = testing::run_as_one_batch(&f.store.store, debits)
         .await
         .iter()
@@ -671,6 +675,84 @@ async fn direct_debits_in_one_batch_end_as_they_would_one_by_one() {
         assert_eq!(f.posted(&ana.account).await, 10_000_000 - 500_000);
         assert_eq!(f.posted(&budi.account).await, 10_000_000 - 300_000);
         assert_eq!(f.posted(&poor.account).await, 1_000 - 100);
+        f.assert_ledger_sound().await;
+    }
+}
+
+/// A batch without refusals runs without savepoints and writes its payments and X-EXTERNAL-ID
+/// claims behind, checking their keys only at the flush. A repeated request among them (its
+/// reference or its id already taken, earlier or in the same batch) is still answered as one
+/// by one: the replay with the first payment, the id refused, money moved once.
+#[tokio::test]
+async fn repeated_requests_in_a_batch_that_checks_keys_late_end_as_one_by_one() {
+    for t in testing::all().await {
+        let f = Fixture::new(t).await;
+        let ana = f.customer(Rail::Bank, "081400000011", "100000.00").await;
+        let budi = f.customer(Rail::Bank, "081400000012", "100000.00").await;
+        let debit = |reference: &str, external_id: &str, customer: &Customer| {
+            let mut payment = f.payment(reference, Channel::AlloDirectDebit, "1000.00");
+            payment.external_id = external_id.to_string();
+            Claimed {
+                claim: ClaimExternalId {
+                    merchant_id: f.merchant.id,
+                    day: Utc::now().date_naive(),
+                    external_id: external_id.to_string(),
+                    path: "/debit/payment-host-to-host".to_string(),
+                },
+                command: DebitNow {
+                    payment,
+                    customer_id: customer.id,
+                    cust_id_merchant: None,
+                },
+            }
+        };
+        assert_batch_answers(
+            &f,
+            vec![debit("INV-R1", "1", &ana)],
+            &["INV-R1 Succeeded None replayed=false"],
+        )
+        .await;
+
+        // Only replays: no command is refused, so only the keys can send the batch round again.
+        assert_batch_answers(
+            &f,
+            vec![
+                debit("INV-R2", "2", &ana),
+                debit("INV-R1", "3", &ana),
+                debit("INV-R3", "4", &budi),
+                debit("INV-R3", "5", &budi),
+            ],
+            &[
+                "INV-R2 Succeeded None replayed=false",
+                "INV-R1 Succeeded None replayed=true",
+                "INV-R3 Succeeded None replayed=false",
+                "INV-R3 Succeeded None replayed=true",
+            ],
+        )
+        .await;
+
+        // X-EXTERNAL-IDs used before, earlier in the batch, and fresh.
+        assert_batch_answers(
+            &f,
+            vec![
+                debit("INV-R4", "6", &ana),
+                debit("INV-R5", "2", &budi),
+                debit("INV-R6", "6", &budi),
+                debit("INV-R7", "7", &budi),
+            ],
+            &[
+                "INV-R4 Succeeded None replayed=false",
+                "refused: X-EXTERNAL-ID already used today",
+                "refused: X-EXTERNAL-ID already used today",
+                "INV-R7 Succeeded None replayed=false",
+            ],
+        )
+        .await;
+        assert_eq!(f.store.rows("payments").await, 5, "{}", f.engine);
+        assert_eq!(f.store.rows("external_ids").await, 7, "{}", f.engine);
+        assert_eq!(f.posted(&ana.account).await, 10_000_000 - 300_000);
+        assert_eq!(f.posted(&budi.account).await, 10_000_000 - 200_000);
+        assert_eq!(f.events("payment.succeeded").await, 5, "{}", f.engine);
         f.assert_ledger_sound().await;
     }
 }

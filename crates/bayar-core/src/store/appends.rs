@@ -1,13 +1,18 @@
-//! Write-behind for append-only rows (transfers of new payments, ledger legs and entries,
-//! outbox events): a command hands them to its [`Tx`](super::Tx), which writes them when the
-//! transaction next reads their table or commits, instead of one statement each.
+//! Write-behind for rows a command only inserts (new payments and their X-EXTERNAL-ID
+//! claims, transfers of new payments, ledger legs and entries, outbox events): a command hands
+//! them to its [`Tx`](super::Tx), which writes them when the transaction next reads their
+//! table or commits, instead of one statement each.
 //!
 //! On PostgreSQL a flush is one statement whatever the rows (each column bound as an array),
-//! so a direct debit's transfer, legs, entries and event cost one round trip, and a batch of
-//! a hundred payments still one; on SQLite, multi-row INSERTs. The rows are those nobody
-//! updates and whose keys are fresh by construction (ULIDs, or the key of a row the command
-//! has just inserted), so an insert that fails is a broken store, not a business outcome: it
-//! fails the whole batch.
+//! so a direct debit's claim, payment, transfer, legs, entries and event cost one round trip,
+//! and a batch of a hundred payments still one; on SQLite, multi-row INSERTs.
+//!
+//! Most of these rows have keys that are fresh by construction (ULIDs, or the key of a row the
+//! command has just inserted), so an insert that fails is a broken store, not a business
+//! outcome: it fails the whole batch. The rows of a *checked* table ([`Table::checked`]) may
+//! find their key taken by a repeated request; they are written behind only while the writer
+//! expects no refusals, and a taken key then sends the batch to run again with each command in
+//! a savepoint, where they are inserted at once and the command sees the key taken.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -18,12 +23,19 @@ use super::tx::{Shapes, chunk_sizes, values};
 /// A table whose rows may be written behind, with the columns every row gives.
 #[derive(Debug)]
 pub(crate) struct Table {
-    /// The table's name, as it appears in any SQL that reads it.
+    /// The table's name.
     pub name: &'static str,
+    /// What any SQL that reads the table, or refers to its rows by foreign key, contains:
+    /// such a statement waits for the rows (a false match only flushes early).
+    pub named_by: &'static str,
+    /// Whether a row's key may already be taken (see the module's doc).
+    pub checked: bool,
     /// The columns every row gives, with their PostgreSQL types.
     pub columns: &'static [(&'static str, Column)],
     /// Its multi-row INSERTs, by number of rows.
     pub inserts: Shapes,
+    /// Its one-row INSERT that does nothing when the row's key is taken (checked tables).
+    pub unless_taken: OnceLock<String>,
 }
 
 /// The type of a column written behind.
@@ -35,9 +47,61 @@ pub(crate) enum Column {
     Int,
 }
 
+/// X-EXTERNAL-ID claims (see `Tx::claim_external_id`): a repeated id finds its key taken.
+pub(crate) static EXTERNAL_IDS: Table = Table {
+    name: "external_ids",
+    named_by: "external_ids",
+    checked: true,
+    columns: &[
+        ("merchant_id", Column::Text),
+        ("day", Column::Text),
+        ("external_id", Column::Text),
+        ("path", Column::Text),
+        ("created_at", Column::Int),
+    ],
+    inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
+};
+
+/// New payments: a repeated request finds its reference taken. Rows that refer to a payment
+/// do so through a `payment_id` column, so statements naming `payment` wait for them.
+pub(crate) static PAYMENTS: Table = Table {
+    name: "payments",
+    named_by: "payment",
+    checked: true,
+    columns: &[
+        ("id", Column::Text),
+        ("merchant_id", Column::Text),
+        ("partner_reference_no", Column::Text),
+        ("external_id", Column::Text),
+        ("channel", Column::Text),
+        ("face", Column::Text),
+        ("amount", Column::Int),
+        ("fee", Column::Int),
+        ("refunded", Column::Int),
+        ("refund_count", Column::Int),
+        ("status", Column::Text),
+        ("customer_id", Column::Text),
+        ("title", Column::Text),
+        ("return_url", Column::Text),
+        ("notify_url", Column::Text),
+        ("pin_failures", Column::Int),
+        ("valid_until", Column::Int),
+        ("failure", Column::Text),
+        ("fingerprint", Column::Text),
+        ("created_at", Column::Int),
+        ("updated_at", Column::Int),
+        ("paid_at", Column::Int),
+    ],
+    inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
+};
+
 /// New transfers (their headers).
 pub(crate) static TRANSFERS: Table = Table {
     name: "transfers",
+    named_by: "transfers",
+    checked: false,
     columns: &[
         ("id", Column::Text),
         ("kind", Column::Text),
@@ -47,11 +111,14 @@ pub(crate) static TRANSFERS: Table = Table {
         ("created_at", Column::Int),
     ],
     inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
 };
 
 /// A transfer's legs.
 pub(crate) static TRANSFER_LEGS: Table = Table {
     name: "transfer_legs",
+    named_by: "transfer_legs",
+    checked: false,
     columns: &[
         ("transfer_id", Column::Text),
         ("leg", Column::Int),
@@ -60,22 +127,28 @@ pub(crate) static TRANSFER_LEGS: Table = Table {
         ("amount", Column::Int),
     ],
     inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
 };
 
 /// Posted entries of transfers.
 pub(crate) static ENTRIES: Table = Table {
     name: "entries",
+    named_by: "entries",
+    checked: false,
     columns: &[
         ("transfer_id", Column::Text),
         ("account_id", Column::Text),
         ("amount", Column::Int),
     ],
     inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
 };
 
 /// Outbox events, new and due at once.
 pub(crate) static EVENTS: Table = Table {
     name: "events",
+    named_by: "events",
+    checked: false,
     columns: &[
         ("id", Column::Text),
         ("merchant_id", Column::Text),
@@ -89,6 +162,7 @@ pub(crate) static EVENTS: Table = Table {
         ("locked_until", Column::Int),
     ],
     inserts: Shapes::new(),
+    unless_taken: OnceLock::new(),
 };
 
 /// The text of [`Flush::unnest`] for rows of `tables`, in that order.
@@ -119,6 +193,18 @@ fn unnest_sql(tables: &[&Table]) -> String {
 }
 
 impl Table {
+    /// The one-row INSERT of a checked table that does nothing when the row's key is taken.
+    pub(crate) fn insert_unless_taken(&self) -> &str {
+        self.unless_taken.get_or_init(|| {
+            format!(
+                "INSERT INTO {} {} VALUES {} ON CONFLICT DO NOTHING",
+                self.name,
+                self.column_list(),
+                values(1, self.columns.len())
+            )
+        })
+    }
+
     fn column_list(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
         format!("({})", names.join(", "))
@@ -126,8 +212,16 @@ impl Table {
 }
 
 /// Every table written behind, in the order a flush writes them: a row refers only to rows
-/// of tables before its own (legs and entries to their transfer).
-static TABLES: [&Table; 4] = [&TRANSFERS, &TRANSFER_LEGS, &ENTRIES, &EVENTS];
+/// of tables before its own (legs and entries to their transfer). Checked tables come first,
+/// so a taken key fails the flush before anything else is written.
+static TABLES: [&Table; 6] = [
+    &EXTERNAL_IDS,
+    &PAYMENTS,
+    &TRANSFERS,
+    &TRANSFER_LEGS,
+    &ENTRIES,
+    &EVENTS,
+];
 
 /// The rows waiting, in the order they were appended.
 ///
@@ -227,6 +321,11 @@ impl Flush {
         self.tables.is_empty()
     }
 
+    /// Whether it writes rows of a checked table, whose keys may be taken.
+    pub(crate) fn is_checked(&self) -> bool {
+        self.tables.iter().any(|(table, _)| table.checked)
+    }
+
     /// The rows of `table` it writes.
     pub(crate) fn rows_of<'a>(&'a self, table: &'a Table) -> impl Iterator<Item = &'a [Arg]> {
         self.tables
@@ -297,13 +396,13 @@ impl Appends {
         self.before_command = 0;
     }
 
-    /// Whether a statement `sql` must wait for the rows: it names a table some wait for.
-    /// Naming is enough: a false match only flushes early. The name is looked for first, so
-    /// the usual statement, naming none of these tables, costs four searches of its text
-    /// whatever the batch holds.
+    /// Whether a statement `sql` must wait for the rows: it names a table some wait for
+    /// ([`Table::named_by`]). Naming is enough: a false match only flushes early. The name is
+    /// looked for first, so the usual statement, naming none of these tables, costs six
+    /// searches of its text whatever the batch holds.
     pub(crate) fn read_by(&self, sql: &str) -> bool {
         TABLES.iter().any(|table| {
-            sql.contains(table.name) && self.rows.iter().any(|(t, _)| t.name == table.name)
+            sql.contains(table.named_by) && self.rows.iter().any(|(t, _)| t.name == table.name)
         })
     }
 

@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::appends::EXTERNAL_IDS;
 use super::{StoreError, Tx};
 use crate::ids::MerchantId;
 
 impl Tx {
     /// Records that `merchant` used `external_id` on `day`; `Ok(false)` when it already had.
+    /// While the transaction defers checks the claim is written behind and taken as fresh
+    /// (see [`Tx::insert_unless_taken`]).
     pub(crate) async fn claim_external_id(
         &mut self,
         merchant: &MerchantId,
@@ -15,20 +18,14 @@ impl Tx {
         path: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .query(
-                "INSERT INTO external_ids (merchant_id, day, external_id, path, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT DO NOTHING",
-            )
-            .bind(merchant.to_string())
+        let row = vec![
+            merchant.to_string().into(),
             // `YYYY-MM-DD`, as `%Y-%m-%d` writes it.
-            .bind(day.to_string())
-            .bind(external_id)
-            .bind(path)
-            .bind(now.timestamp_millis())
-            .execute()
-            .await?;
-        Ok(result == 1)
+            day.to_string().into(),
+            external_id.into(),
+            path.into(),
+            now.timestamp_millis().into(),
+        ];
+        self.insert_unless_taken(&EXTERNAL_IDS, row).await
     }
 }

@@ -75,6 +75,10 @@ pub enum StoreError {
     /// the batch was written.
     #[error("appended rows could not be written: {0}")]
     AppendsFailed(String),
+    /// A row written behind found its key taken (see [`Tx::defer_checks`]): the writer runs
+    /// the batch again with each command in a savepoint, so no caller is answered with it.
+    #[error("a row written behind found its key taken")]
+    Conflict,
     /// The writer is no longer running (the process is shutting down).
     #[error("the writer has stopped")]
     WriterStopped,
@@ -129,6 +133,21 @@ macro_rules! on_reader {
 }
 
 pub(crate) use {on_reader, on_writer};
+
+impl StoreError {
+    /// Whether the database refused an insert because a row with its key exists.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
+    }
+}
 
 impl Store {
     /// Opens the store named by `url` (`sqlite:path` / `sqlite://path` or `postgres://...`),

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::appends::PAYMENTS;
 use super::merchants::millis_to_time;
+use super::query::Arg;
 use super::{Store, StoreError, Tx};
 use crate::ids::{CustomerId, MerchantId, PaymentId};
 use crate::payment::{FailureReason, Payment, PaymentStatus, RefundPolicy};
@@ -125,45 +127,41 @@ pub(crate) struct Transition<'a> {
 }
 
 impl Tx {
-    /// Inserts a payment, or returns the one already holding its partner reference.
+    /// Inserts a payment, or returns the one already holding its partner reference. While
+    /// the transaction defers checks the payment is written behind and taken as new (see
+    /// [`Tx::insert_unless_taken`]).
     pub(crate) async fn insert_payment(
         &mut self,
         p: &Payment,
         fingerprint: &str,
     ) -> Result<Inserted, StoreError> {
-        let result = self
-            .query(
-                "INSERT INTO payments (id, merchant_id, partner_reference_no, external_id, channel,
-                face, amount, fee, refunded, refund_count, status, customer_id, title,
-                return_url, notify_url, pin_failures, valid_until, failure, fingerprint,
-                created_at, updated_at, paid_at)
-             VALUES ($1, $2, $3, $4, $5, $13, $6, $7, 0, 0, $8, $9, $14, $15, $16, 0, $10, $17,
-                     $11, $12, $12, $18)
-             ON CONFLICT DO NOTHING",
-            )
-            .bind(p.id.to_string())
-            .bind(p.merchant_id.to_string())
-            .bind(&p.partner_reference_no)
-            .bind(&p.external_id)
-            .bind(p.channel.as_str())
-            .bind(p.amount.minor())
-            .bind(p.fee.minor())
-            .bind(p.status.as_str())
-            .bind(p.customer_id.map(|c| c.to_string()))
-            .bind(p.valid_until.map(|t| t.timestamp_millis()))
-            .bind(fingerprint)
-            .bind(p.created_at.timestamp_millis())
-            .bind(p.face.as_str())
-            .bind(p.title.as_deref())
-            .bind(p.return_url.as_deref())
-            .bind(p.notify_url.as_deref())
-            .bind(p.failure.map(FailureReason::as_str))
-            .bind(p.paid_at.map(|t| t.timestamp_millis()))
-            .execute()
-            .await?;
-        match result {
-            1 => Ok(Inserted::New),
-            _ => {
+        let row: Vec<Arg> = vec![
+            p.id.to_string().into(),
+            p.merchant_id.to_string().into(),
+            p.partner_reference_no.as_str().into(),
+            p.external_id.as_str().into(),
+            p.channel.as_str().into(),
+            p.face.as_str().into(),
+            p.amount.minor().into(),
+            p.fee.minor().into(),
+            0_i64.into(),
+            0_i64.into(),
+            p.status.as_str().into(),
+            p.customer_id.map(|c| c.to_string()).into(),
+            p.title.as_deref().into(),
+            p.return_url.as_deref().into(),
+            p.notify_url.as_deref().into(),
+            0_i64.into(),
+            p.valid_until.map(|t| t.timestamp_millis()).into(),
+            p.failure.map(FailureReason::as_str).into(),
+            fingerprint.into(),
+            p.created_at.timestamp_millis().into(),
+            p.created_at.timestamp_millis().into(),
+            p.paid_at.map(|t| t.timestamp_millis()).into(),
+        ];
+        match self.insert_unless_taken(&PAYMENTS, row).await? {
+            true => Ok(Inserted::New),
+            false => {
                 let (existing, fingerprint) = self
                     .payment_by_reference(&p.merchant_id, &p.partner_reference_no)
                     .await?

@@ -26,6 +26,10 @@ pub struct Tx {
     /// Why a flush of appended rows failed: rows of commands already released may be
     /// missing, so nothing of the transaction may commit.
     broken: Option<String>,
+    /// Whether rows of checked tables are written behind (see [`Tx::defer_checks`]).
+    defers_checks: bool,
+    /// Whether a flush found a checked row's key taken (see [`Tx::conflicted`]).
+    conflicted: bool,
 }
 
 /// The engine's side of a [`Tx`].
@@ -148,7 +152,44 @@ impl Tx {
             appends: Appends::default(),
             events_due: false,
             broken: None,
+            defers_checks: false,
+            conflicted: false,
         }
+    }
+
+    /// From now on, rows of checked tables are written behind and taken as inserted: for a
+    /// batch run without savepoints, where a taken key is as rare as a refusal. A flush that
+    /// finds one taken fails with [`StoreError::Conflict`] and marks the transaction
+    /// [`Tx::conflicted`]: the writer rolls it back and runs the batch again with savepoints.
+    pub(crate) fn defer_checks(&mut self) {
+        self.defers_checks = true;
+    }
+
+    /// Whether a flush found the key of a row written behind taken: nothing of the
+    /// transaction may commit, and its commands must run again checking each key at once.
+    pub(crate) fn conflicted(&self) -> bool {
+        self.conflicted
+    }
+
+    /// Inserts a row of a checked table unless its key is taken; answers whether it was
+    /// inserted. While the transaction defers checks, the row is written behind instead and
+    /// `true` answered (see [`Tx::defer_checks`]).
+    pub(crate) async fn insert_unless_taken(
+        &mut self,
+        table: &'static Table,
+        row: Vec<Arg>,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(table.checked, "{} is not checked", table.name);
+        if self.defers_checks {
+            self.append(table, row);
+            return Ok(true);
+        }
+        let inserted = self
+            .query(table.insert_unless_taken())
+            .bind_all(row)
+            .execute()
+            .await?;
+        Ok(inserted == 1)
     }
 
     /// Commits, appended rows first: after this returns `Ok`, the changes are durable
@@ -227,6 +268,7 @@ impl Tx {
             return Ok(());
         }
         self.events_due |= super::outbox::writes_unclaimed_events(&flush);
+        let checked = flush.is_checked();
         let written = match &mut self.conn {
             Conn::Postgres(t) => write_unnest(t, flush).await,
             Conn::Sqlite(_) => {
@@ -243,10 +285,17 @@ impl Tx {
                 written.map(|_| ())
             }
         };
-        if let Err(e) = &written {
-            self.broken = Some(e.to_string());
+        match written {
+            Err(e) if checked && e.is_unique_violation() => {
+                self.conflicted = true;
+                Err(StoreError::Conflict)
+            }
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                Err(e)
+            }
+            Ok(()) => Ok(()),
         }
-        written
     }
 
     /// Runs statements with no parameters and no result (savepoint control), several in one
@@ -307,6 +356,60 @@ async fn begin_sqlite(
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
+    use super::Tx;
+    use crate::store::StoreError;
+    use crate::testing;
+
+    #[tokio::test]
+    async fn a_deferred_check_finds_a_taken_key_only_when_its_row_is_written() {
+        for t in testing::all().await {
+            let m = testing::merchant_row(&t.store).await;
+            let (day, now) = (Utc::now().date_naive(), Utc::now());
+
+            // Checked at once: the second claim of an id sees the first.
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            assert!(tx.claim_external_id(&m, day, "1", "/p", now).await.unwrap());
+            assert!(!tx.claim_external_id(&m, day, "1", "/p", now).await.unwrap());
+            tx.commit().await.unwrap();
+
+            // Deferred: every claim is taken as fresh until its row is written; a read of the
+            // table writes it and finds the key taken.
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            tx.defer_checks();
+            assert!(tx.claim_external_id(&m, day, "2", "/p", now).await.unwrap());
+            assert!(tx.claim_external_id(&m, day, "1", "/p", now).await.unwrap());
+            assert!(!tx.conflicted());
+            let read = tx
+                .query("SELECT COUNT(*) FROM external_ids")
+                .scalar_one::<i64>()
+                .await;
+            assert!(matches!(read, Err(StoreError::Conflict)), "{read:?}");
+            assert!(tx.conflicted() && tx.broken().is_none(), "{}", t.engine);
+            tx.rollback().await.unwrap();
+
+            // The same at the commit, which then writes nothing.
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            tx.defer_checks();
+            assert!(tx.claim_external_id(&m, day, "2", "/p", now).await.unwrap());
+            assert!(tx.claim_external_id(&m, day, "2", "/p", now).await.unwrap());
+            let committed = tx.commit().await;
+            assert!(
+                matches!(committed, Err(StoreError::Conflict)),
+                "{committed:?}"
+            );
+            assert_eq!(t.rows("external_ids").await, 1, "{}", t.engine);
+
+            // Fresh keys commit.
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            tx.defer_checks();
+            assert!(tx.claim_external_id(&m, day, "2", "/p", now).await.unwrap());
+            tx.commit().await.unwrap();
+            assert_eq!(t.rows("external_ids").await, 2, "{}", t.engine);
+        }
+    }
+
     #[test]
     fn rows_split_into_few_sizes() {
         let sizes = |n| super::chunk_sizes(n).collect::<Vec<_>>();
