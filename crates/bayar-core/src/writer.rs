@@ -630,12 +630,7 @@ async fn run_in_savepoint(
 /// Whether `err` is a lost race with another transaction: PostgreSQL's deadlock (40P01) or
 /// serialization failure (40001). Re-running the command later succeeds or fails on its merits.
 fn is_contention(err: &CoreError) -> bool {
-    match err {
-        CoreError::Store(StoreError::Database(sqlx::Error::Database(db))) => {
-            matches!(db.code().as_deref(), Some("40P01" | "40001"))
-        }
-        _ => false,
-    }
+    matches!(err, CoreError::Store(e) if e.is_lost_race())
 }
 
 #[cfg(test)]

@@ -135,6 +135,17 @@ macro_rules! on_reader {
 pub(crate) use {on_reader, on_writer};
 
 impl StoreError {
+    /// Whether this is a lost race with another transaction: PostgreSQL's deadlock (40P01) or
+    /// serialization failure (40001). Run again later, the work succeeds or fails on its merits.
+    pub(crate) fn is_lost_race(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the database refused an insert because a row with its key exists.
     pub(crate) fn is_unique_violation(&self) -> bool {
         match self {

@@ -159,8 +159,9 @@ impl Tx {
 
     /// From now on, rows of checked tables are written behind and taken as inserted: for a
     /// batch run without savepoints, where a taken key is as rare as a refusal. A flush that
-    /// finds one taken fails with [`StoreError::Conflict`] and marks the transaction
-    /// [`Tx::conflicted`]: the writer rolls it back and runs the batch again with savepoints.
+    /// finds one taken (or loses a race for one) fails with [`StoreError::Conflict`] and marks
+    /// the transaction [`Tx::conflicted`]: the writer rolls it back and runs the batch again
+    /// with savepoints.
     pub(crate) fn defer_checks(&mut self) {
         self.defers_checks = true;
     }
@@ -286,7 +287,10 @@ impl Tx {
             }
         };
         match written {
-            Err(e) if checked && e.is_unique_violation() => {
+            // A taken key, or a lost race for one: another process inserting the same key
+            // while this transaction, having deferred its insert, already holds rows that
+            // process waits for (a deadlock the eager insert, taken first, could not meet).
+            Err(e) if checked && (e.is_unique_violation() || e.is_lost_race()) => {
                 self.conflicted = true;
                 Err(StoreError::Conflict)
             }
