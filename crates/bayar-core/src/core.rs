@@ -1,13 +1,14 @@
 //! [`Core`]: the one entry point every face calls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::handoff::Handoff;
 use bayar_snap::{PrivateKey, PublicKey};
 use chrono::{DateTime, Utc};
 
 use crate::api_key::ApiKey;
-use crate::api_log::ApiLogQueue;
+use crate::api_log::{self, ApiLogQueue};
 use crate::binding::{Binding, BindingStatus, auth_code_hash};
 use crate::commands::{
     Answer, BeginBinding, CreateCustomer, CreateMerchant, PayWithWallet, RecordPin, RedeemAuthCode,
@@ -95,32 +96,35 @@ impl Core {
             ctx.clone(),
             handoff.clone(),
         );
-        let records = match &store {
+        let (records, api_log_pace) = match &store {
             // Bookkeeping (API log, notification claims and deliveries) was a third of the
             // payment loop's round trips; on a connection of its own it commits beside the
             // payments instead of between them, as another process's would.
-            Store::Postgres(_) => Writer::start(
-                "bayar-records",
-                store.clone(),
-                WriterConfig {
-                    loops: 1,
-                    ..config.writer.clone()
-                },
-                ctx,
-                handoff.clone(),
+            Store::Postgres(_) => (
+                Writer::start(
+                    "bayar-records",
+                    store.clone(),
+                    WriterConfig {
+                        loops: 1,
+                        ..config.writer.clone()
+                    },
+                    ctx,
+                    handoff.clone(),
+                ),
+                api_log::PACE,
             ),
             // SQLite has one write lock: a second loop would only wait for it, and sharing
             // the payments' commits shares their fsyncs.
-            Store::Sqlite { .. } => writer.clone(),
+            Store::Sqlite { .. } => (writer.clone(), Duration::ZERO),
         };
         Ok(Core {
             inner: Arc::new(Inner {
                 store,
-                api_log: ApiLogQueue::start(records.clone()),
+                api_log: ApiLogQueue::start(records.clone(), api_log_pace),
                 writer,
                 records,
                 handoff,
-                merchants: MerchantCache::new(std::time::Duration::from_secs(5)),
+                merchants: MerchantCache::new(Duration::from_secs(5)),
                 gateway,
                 config,
             }),
