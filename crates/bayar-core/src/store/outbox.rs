@@ -30,6 +30,13 @@ use crate::outbox::{AfterAttempt, Attempt, Event, EventCopy, NewEvent};
 pub(super) const COLUMNS: &str = "id, merchant_id, kind, subject_id, payload, created_at, attempts, \
                        next_attempt_at, delivered_at, given_up_at, copy_of, endpoint_id";
 
+/// The condition of an event not yet settled, for statements that name their events by id.
+/// Not `delivered_at IS NULL AND given_up_at IS NULL`: that is the predicate of the partial
+/// index `events_due`, and PostgreSQL's generic plan for it walks that whole index (every
+/// event in flight, and the entries settled events left behind until a vacuum) and filters on
+/// the ids, instead of looking them up by key.
+const UNSETTLED: &str = "COALESCE(delivered_at, given_up_at) IS NULL";
+
 /// Rows that are due, oldest due first; `$1` is now.
 const DUE: &str = "SELECT id FROM events
                    WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
@@ -291,12 +298,7 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let settled = self
-            .query(
-                "UPDATE events
-             SET delivered_at = $3, locked_by = NULL, locked_until = NULL
-             WHERE id = $1 AND locked_by = $2 AND attempts = $4
-               AND delivered_at IS NULL AND given_up_at IS NULL",
-            )
+            .query(settle_fanned_out_sql())
             .bind(event.id.to_string())
             .bind(worker)
             .bind(now.timestamp_millis())
@@ -450,18 +452,7 @@ impl Tx {
             AfterAttempt::GiveUp => (None, None, Some(now)),
         };
         static SQL: Shapes = Shapes::new();
-        let sql = SQL.get(ids.len(), |n| {
-            let list: Vec<String> = (0..n).map(|i| format!("${}", i + 7)).collect();
-            format!(
-                "UPDATE events
-                 SET attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
-                     delivered_at = $4, given_up_at = $5, locked_by = NULL, locked_until = NULL
-                 WHERE id IN ({}) AND locked_by = $1 AND attempts = $6
-                   AND delivered_at IS NULL AND given_up_at IS NULL
-                 RETURNING id",
-                list.join(", ")
-            )
-        });
+        let sql = SQL.get(ids.len(), settle_sql);
         let mut query = self
             .query(&sql)
             .bind(worker)
@@ -585,6 +576,31 @@ impl Store {
     }
 }
 
+/// Settles the event `$1` as delivered through its copies: see [`Tx::fan_out`].
+fn settle_fanned_out_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "UPDATE events
+             SET delivered_at = $3, locked_by = NULL, locked_until = NULL
+             WHERE id = $1 AND locked_by = $2 AND attempts = $4 AND {UNSETTLED}"
+        )
+    })
+}
+
+/// Settles the `n` events `$7..`: see [`Tx::settle`] for the parameters.
+fn settle_sql(n: usize) -> String {
+    let list: Vec<String> = (0..n).map(|i| format!("${}", i + 7)).collect();
+    format!(
+        "UPDATE events
+         SET attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
+             delivered_at = $4, given_up_at = $5, locked_by = NULL, locked_until = NULL
+         WHERE id IN ({}) AND locked_by = $1 AND attempts = $6 AND {UNSETTLED}
+         RETURNING id",
+        list.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
@@ -593,6 +609,7 @@ mod tests {
     use super::*;
     use crate::ids::MerchantId;
     use crate::outbox::EventKind;
+    use crate::store::postgres::generic_plan;
     use crate::testing;
 
     const LEASE: Duration = Duration::from_secs(60);
@@ -620,6 +637,42 @@ mod tests {
             http_status: Some(status),
             error: None,
             response_snippet: Some("ok".into()),
+        }
+    }
+
+    /// Settling names its events by id: both engines must look them up by key, not walk the
+    /// partial index of unsettled events (whose predicate the statements also state).
+    #[tokio::test]
+    async fn settling_looks_events_up_by_key() {
+        let statements = [
+            (settle_sql(2), "'w', 1, NULL, 5, NULL, 0, 'evt_1', 'evt_2'"),
+            (settle_fanned_out_sql().to_owned(), "'evt_1', 'w', 5, 0"),
+        ];
+        let sqlite = testing::sqlite().await;
+        let Store::Sqlite { readers, .. } = &sqlite.store else {
+            panic!("testing::sqlite gives an SQLite store");
+        };
+        for (sql, _) in &statements {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .fetch_all(readers)
+                    .await
+                    .expect("explain");
+            let plan: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+            assert_eq!(plan.len(), 1, "{plan:?}");
+            assert!(
+                plan[0].starts_with("SEARCH events USING INDEX sqlite_autoindex_events_1 (id="),
+                "{plan:?}"
+            );
+        }
+
+        let Some(t) = testing::postgres().await else {
+            return;
+        };
+        for (sql, args) in &statements {
+            let plan = generic_plan(&t.store, sql, args).await;
+            assert!(plan.contains("events_pkey"), "{plan}");
+            assert!(!plan.contains("events_due"), "{plan}");
         }
     }
 
