@@ -159,16 +159,14 @@ impl Tx {
             p.created_at.timestamp_millis().into(),
             p.paid_at.map(|t| t.timestamp_millis()).into(),
         ];
-        match self.insert_unless_taken(&PAYMENTS, row).await? {
-            true => Ok(Inserted::New),
-            false => {
-                let (existing, fingerprint) = self
-                    .payment_by_reference(&p.merchant_id, &p.partner_reference_no)
-                    .await?
-                    .ok_or_else(|| corrupt("unique violation but no row"))?;
-                Ok(Inserted::Existing(Box::new(existing), fingerprint))
-            }
+        if self.insert_unless_taken(&PAYMENTS, row).await? {
+            return Ok(Inserted::New);
         }
+        let (existing, fingerprint) = self
+            .payment_by_reference(&p.merchant_id, &p.partner_reference_no)
+            .await?
+            .ok_or_else(|| corrupt("unique violation but no row"))?;
+        Ok(Inserted::Existing(Box::new(existing), fingerprint))
     }
 
     /// The payment and its request fingerprint, read inside the transaction.
