@@ -627,8 +627,7 @@ async fn run_in_savepoint(
     Ok(ran)
 }
 
-/// Whether `err` is a lost race with another transaction: PostgreSQL's deadlock (40P01) or
-/// serialization failure (40001). Re-running the command later succeeds or fails on its merits.
+/// Whether `err` is a lost race with another transaction ([`StoreError::is_lost_race`]).
 fn is_contention(err: &CoreError) -> bool {
     matches!(err, CoreError::Store(e) if e.is_lost_race())
 }

@@ -610,6 +610,7 @@ mod tests {
     use crate::ids::MerchantId;
     use crate::outbox::EventKind;
     use crate::store::postgres::generic_plan;
+    use crate::store::sqlite::query_plan;
     use crate::testing;
 
     const LEASE: Duration = Duration::from_secs(60);
@@ -649,16 +650,8 @@ mod tests {
             (settle_fanned_out_sql().to_owned(), "'evt_1', 'w', 5, 0"),
         ];
         let sqlite = testing::sqlite().await;
-        let Store::Sqlite { readers, .. } = &sqlite.store else {
-            panic!("testing::sqlite gives an SQLite store");
-        };
         for (sql, _) in &statements {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                    .fetch_all(readers)
-                    .await
-                    .expect("explain");
-            let plan: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+            let plan = query_plan(&sqlite.store, sql).await;
             assert_eq!(plan.len(), 1, "{plan:?}");
             assert!(
                 plan[0].starts_with("SEARCH events USING INDEX sqlite_autoindex_events_1 (id="),

@@ -149,24 +149,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Store;
     use crate::store::postgres::generic_plan;
+    use crate::store::sqlite::query_plan;
     use crate::testing;
 
     #[tokio::test]
     async fn a_payments_refunds_are_read_through_an_index_not_a_scan() {
         let sql = super::of_payment_sql();
         let sqlite = testing::sqlite().await;
-        let Store::Sqlite { readers, .. } = &sqlite.store else {
-            panic!("testing::sqlite gives an SQLite store");
-        };
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind("pay_1")
-                .fetch_all(readers)
-                .await
-                .expect("explain");
-        let plan: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        let plan = query_plan(&sqlite.store, &sql).await;
         assert_eq!(
             plan,
             ["SEARCH refunds USING INDEX refunds_by_payment (payment_id=?)"],

@@ -118,6 +118,20 @@ async fn checkpoints(writer: sqlx::SqlitePool) {
     }
 }
 
+/// The steps of SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`, on a reader: nothing runs),
+/// as SQLite words them, e.g. `SEARCH refunds USING INDEX refunds_by_payment (payment_id=?)`.
+#[cfg(test)]
+pub(super) async fn query_plan(store: &Store, sql: &str) -> Vec<String> {
+    let Store::Sqlite { readers, .. } = store else {
+        panic!("query_plan needs an SQLite store");
+    };
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .fetch_all(readers)
+        .await
+        .expect("explain");
+    plan.into_iter().map(|(_, _, _, step)| step).collect()
+}
+
 /// Statements kept prepared on the write path: every statement of every command fits.
 const PREPARED_STATEMENTS: usize = 256;
 
