@@ -6,6 +6,10 @@
 //! number in its name, not by position (a statement may use `$13` before `$6`). Rows decode
 //! through sqlx's `FromRow` on PostgreSQL and through serde (the same column names) on SQLite.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde::de::DeserializeOwned;
 use sqlx::Arguments;
 use sqlx::FromRow;
@@ -244,11 +248,7 @@ fn prepare<'c>(
     args: &[Arg],
 ) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    for index in 1..=stmt.parameter_count() {
-        let number = stmt
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok());
+    for (index, number) in (1..).zip(parameter_numbers(&stmt, sql).iter()) {
         let arg = number
             .and_then(|n| n.checked_sub(1))
             .and_then(|n| args.get(n))
@@ -256,6 +256,40 @@ fn prepare<'c>(
         stmt.raw_bind_parameter(index, arg)?;
     }
     Ok(stmt)
+}
+
+/// Most statement texts whose parameter numbers a thread keeps; past it, it starts over.
+const KNOWN_STATEMENTS: usize = 1024;
+
+/// Per parameter of a statement, in SQLite's order, the `N` of its name `$N`.
+type ParameterNumbers = Rc<[Option<usize>]>;
+
+/// The number `N` in the name `$N` of each of `stmt`'s parameters, in SQLite's order (`None`
+/// for a name of another form), for `stmt` prepared from `sql`. SQLite finds a parameter's
+/// name by walking its list of names from the first, so asking for every name of a
+/// multi-row INSERT (hundreds of parameters) took time quadratic in their number, on every
+/// run; the answer depends on the text alone, so each thread keeps it per text.
+fn parameter_numbers(stmt: &rusqlite::Statement<'_>, sql: &str) -> ParameterNumbers {
+    thread_local! {
+        static KNOWN: RefCell<HashMap<Box<str>, ParameterNumbers>> = RefCell::default();
+    }
+    KNOWN.with_borrow_mut(|known| {
+        if let Some(numbers) = known.get(sql) {
+            return numbers.clone();
+        }
+        let numbers: ParameterNumbers = (1..=stmt.parameter_count())
+            .map(|index| {
+                stmt.parameter_name(index)
+                    .and_then(|name| name.strip_prefix('$'))
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .collect();
+        if known.len() >= KNOWN_STATEMENTS {
+            known.clear();
+        }
+        known.insert(sql.into(), numbers.clone());
+        numbers
+    })
 }
 
 fn sqlite_rows<R: DeserializeOwned>(
@@ -329,6 +363,35 @@ mod tests {
                 .scalar_one::<i64>()
                 .await;
             assert!(missing.is_err(), "{}: $2 without a value", t.engine);
+            tx.rollback().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_statement_run_again_binds_its_new_values_by_number() {
+        // Many parameters, numbered out of order, as a multi-row INSERT's are in a long list:
+        // the second run takes SQLite's parameter numbers from what the first one learnt.
+        let rows: Vec<String> = (1..=300)
+            .rev()
+            .map(|n| format!("(CAST(${n} AS BIGINT), {n})"))
+            .collect();
+        let sql = format!(
+            "SELECT CAST(column1 AS BIGINT) AS v, CAST(column2 AS BIGINT) AS n FROM (VALUES {}) AS t",
+            rows.join(", ")
+        );
+        for t in testing::all().await {
+            let mut tx = Tx::begin(&t.store).await.unwrap();
+            for run in [0i64, 1000] {
+                let mut query = tx.query(&sql);
+                for n in 1..=300i64 {
+                    query = query.bind(run + n);
+                }
+                let bound: Vec<(i64, i64)> = query.fetch_all().await.unwrap();
+                assert_eq!(bound.len(), 300, "{}", t.engine);
+                for (value, n) in bound {
+                    assert_eq!(value, run + n, "{}: ${n}", t.engine);
+                }
+            }
             tx.rollback().await.unwrap();
         }
     }
