@@ -135,6 +135,8 @@ enum Ran {
 trait Job: Send {
     /// Runs the command.
     fn run<'t>(&'t mut self, tx: &'t mut Tx, ctx: &'t Context) -> BoxFuture<'t, Ran>;
+    /// Whether the command is bookkeeping ([`Command::bookkeeping`]).
+    fn bookkeeping(&self) -> bool;
     /// Answers the caller: with the command's own result when the batch committed.
     fn finish(self: Box<Self>, committed: Result<(), Arc<StoreError>>);
 }
@@ -146,6 +148,25 @@ struct Queued<C: Command> {
     contended: u32,
     /// The command's place in the bounded queue, given back before its caller is answered.
     admitted: Option<OwnedSemaphorePermit>,
+}
+
+impl<C: Command> Queued<C> {
+    /// A job for `command`, holding its place in the queue if it was given one, and where its
+    /// answer arrives.
+    fn new(
+        command: C,
+        admitted: Option<OwnedSemaphorePermit>,
+    ) -> (Box<Self>, oneshot::Receiver<Result<C::Output, CoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Queued {
+            command,
+            result: None,
+            reply,
+            contended: 0,
+            admitted,
+        });
+        (job, answer)
+    }
 }
 
 impl<C: Command> Job for Queued<C> {
@@ -163,6 +184,10 @@ impl<C: Command> Job for Queued<C> {
             self.result = (ran != Ran::Contended).then_some(result);
             ran
         })
+    }
+
+    fn bookkeeping(&self) -> bool {
+        self.command.bookkeeping()
     }
 
     fn finish(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
@@ -280,14 +305,7 @@ impl Writer {
             let permit = self.admission.clone().try_acquire_owned();
             Some(permit.map_err(|_| CoreError::Overloaded)?)
         };
-        let (reply, answer) = oneshot::channel();
-        let job = Box::new(Queued {
-            command,
-            result: None,
-            reply,
-            contended: 0,
-            admitted,
-        });
+        let (job, answer) = Queued::new(command, admitted);
         self.queue
             .send(job)
             .map_err(|_| CoreError::Store(StoreError::WriterStopped))?;
@@ -308,14 +326,8 @@ pub(crate) async fn run_as_one_batch<C: Command>(
     let mut answers = Vec::new();
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
     for command in commands {
-        let (reply, answer) = oneshot::channel();
-        batch.push(Box::new(Queued {
-            command,
-            result: None,
-            reply,
-            contended: 0,
-            admitted: None,
-        }));
+        let (job, answer) = Queued::new(command, None);
+        batch.push(job);
         answers.push(answer);
     }
     let handoff = Handoff::default();
@@ -402,6 +414,15 @@ async fn batch_loop(
             job.finish(outcome.clone());
         }
     }
+}
+
+/// Moves the batch's bookkeeping ahead of its business commands, each in the order it came.
+/// Bookkeeping touches no row a business command reads, so the order changes no outcome; but
+/// it reads and updates outbox events, which makes the events that the commands before it
+/// appended be written then, already due, and a commit hands the worker only events still
+/// waiting to be written ([`crate::handoff`]): the rest cost it a claim of their own.
+fn bookkeeping_first(batch: &mut [Box<dyn Job>]) {
+    batch.sort_by_key(|job| !job.bookkeeping());
 }
 
 /// How often commands arrive, from the batches the loop has formed.
@@ -499,6 +520,7 @@ async fn run_batch(
     batch: &mut [Box<dyn Job>],
     optimistic: bool,
 ) -> Result<BatchRan, StoreError> {
+    bookkeeping_first(batch);
     if !optimistic {
         return run_in_savepoints(store, ctx, handoff, batch).await;
     }
@@ -645,7 +667,8 @@ mod tests {
     use tokio::sync::{Semaphore, watch};
 
     use super::{
-        BatchRan, Command, Context, Pace, Refusals, Writer, WriterConfig, run_as_one_batch,
+        BatchRan, Command, Context, Job, Pace, Queued, Refusals, Writer, WriterConfig,
+        bookkeeping_first, run_as_one_batch, run_batch,
     };
     use crate::error::CoreError;
     use crate::handoff::Handoff;
@@ -669,6 +692,7 @@ mod tests {
         merchant_id: MerchantId,
         read_back: bool,
         refuse: bool,
+        bookkeeping: bool,
     }
 
     impl Command for AppendEvent {
@@ -695,6 +719,10 @@ mod tests {
                 Ok(id)
             })
         }
+
+        fn bookkeeping(&self) -> bool {
+            self.bookkeeping
+        }
     }
 
     fn job(merchant_id: MerchantId, read_back: bool, refuse: bool) -> AppendEvent {
@@ -702,6 +730,7 @@ mod tests {
             merchant_id,
             read_back,
             refuse,
+            bookkeeping: false,
         }
     }
 
@@ -974,6 +1003,65 @@ mod tests {
             let ids: Vec<EventId> = claimed.await.unwrap().iter().map(|e| e.id).collect();
             assert_eq!(ids, vec![fourth], "{}", t.engine);
         }
+    }
+
+    #[tokio::test]
+    async fn bookkeeping_that_reads_the_outbox_leaves_the_batch_s_new_events_to_be_handed_over() {
+        for t in testing::all().await {
+            let merchant_id = testing::merchant_row(&t.store).await;
+            let handoff = Handoff::default();
+            let slots = Arc::new(Semaphore::new(8));
+            let mut fresh = handoff.register("w1".into(), Duration::from_secs(60), slots);
+            // A business command's event, then bookkeeping that reads the outbox, as the
+            // notification worker's claims and records do, queued in that order.
+            let bookkeeping = AppendEvent {
+                read_back: true,
+                bookkeeping: true,
+                ..job(merchant_id, false, false)
+            };
+            let (business, business_answer) = Queued::new(job(merchant_id, false, false), None);
+            let (bookkeeping, bookkeeping_answer) = Queued::new(bookkeeping, None);
+            let mut batch: Vec<Box<dyn Job>> = vec![business, bookkeeping];
+            let ctx = Context::default();
+            let ran = run_batch(&t.store, &ctx, &handoff, &mut batch, true);
+            let ran = ran.await.unwrap();
+            for job in batch {
+                job.finish(Ok(()));
+            }
+            let business = business_answer.await.unwrap().unwrap();
+            let bookkeeping = bookkeeping_answer.await.unwrap().unwrap();
+            let handed: Vec<EventId> = std::iter::from_fn(|| fresh.try_recv().ok())
+                .map(|handed| handed.event.id)
+                .collect();
+            assert_eq!(handed, vec![business], "{}", t.engine);
+            // The bookkeeping's own event was written by its read, and is claimed as usual.
+            assert!(ran.events_due, "{}", t.engine);
+            let claimed = t
+                .store
+                .claim_due_events("w2", Utc::now(), Duration::from_secs(60), 10);
+            let ids: Vec<EventId> = claimed.await.unwrap().iter().map(|e| e.id).collect();
+            assert_eq!(ids, vec![bookkeeping], "{}", t.engine);
+        }
+    }
+
+    #[test]
+    fn bookkeeping_runs_first_in_its_batch() {
+        let merchant_id = MerchantId::generate();
+        let kinds = [false, true, false, true];
+        let mut batch: Vec<Box<dyn Job>> = kinds
+            .into_iter()
+            .map(|bookkeeping| {
+                let command = AppendEvent {
+                    bookkeeping,
+                    ..job(merchant_id, false, false)
+                };
+                let (job, _answer) = Queued::new(command, None);
+                job as Box<dyn Job>
+            })
+            .collect();
+        bookkeeping_first(&mut batch);
+        let order: Vec<bool> = batch.iter().map(|job| job.bookkeeping()).collect();
+        assert_eq!(order, vec![true, true, false, false]);
     }
 
     /// Forms batches of `commands` every `gap` and says whether the last one expects company.
