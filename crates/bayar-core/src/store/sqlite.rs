@@ -91,30 +91,50 @@ pub(super) async fn open(options: SqliteOptions) -> Result<Store, StoreError> {
     })
 }
 
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How soon the next background checkpoint runs while commits keep adding to the WAL: at a few
+/// thousand payments a second, the WAL passes 1,000 pages every few tens of milliseconds.
+const CHECKPOINT_BUSY: Duration = Duration::from_millis(10);
+
+/// How soon it runs once the WAL has not changed since the last one, which copied every frame.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(100);
 
 /// Checkpoints the WAL in the background, on the sqlx writer's connection and thread, until
 /// the store closes. A passive checkpoint takes no write lock, so commits go on meanwhile. The
 /// write path still checkpoints itself when the WAL passes 1,000 pages (SQLite's default): only
 /// a checkpoint right after a commit catches up with every frame, which lets the next commit
-/// start the WAL over instead of growing it without bound; the background pass leaves it
-/// little to copy, so that commit no longer stalls for long. Durability is unchanged: every
-/// commit fsyncs the WAL.
+/// start the WAL over instead of growing it without bound. Passes every 10 ms under load leave
+/// that checkpoint almost nothing to copy, and the one writer thread, the limit on the rate of
+/// payments, spends its time on commits (measured at 3,000 payments/s: the write path's own
+/// checkpoints took 9-12% of its time with passes every 100 ms). Durability is unchanged:
+/// every commit fsyncs the WAL.
 async fn checkpoints(writer: sqlx::SqlitePool) {
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wait = CHECKPOINT_IDLE;
+    let mut last_frames = 0;
     loop {
-        every.tick().await;
+        tokio::time::sleep(wait).await;
         if writer.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&writer)
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-        }
+        // One row: whether the checkpoint was blocked, the frames in the WAL, the frames
+        // copied into the database file.
+        let pass: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&writer)
+            .await;
+        wait = match pass {
+            Ok((_, frames, copied)) => {
+                let idle = frames == last_frames && copied == frames;
+                last_frames = frames;
+                if idle {
+                    CHECKPOINT_IDLE
+                } else {
+                    CHECKPOINT_BUSY
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                CHECKPOINT_IDLE
+            }
+        };
     }
 }
 
