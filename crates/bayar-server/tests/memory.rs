@@ -67,13 +67,18 @@ impl Server {
         let mut conn = TcpStream::connect(&self.addr)?;
         conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: bayar\r\n\r\n")?;
         let mut reader = BufReader::new(conn.try_clone()?);
-        let mut status = String::new();
-        reader.read_line(&mut status)?;
+        let mut next_line = || {
+            let mut line = String::new();
+            match reader.read_line(&mut line)? {
+                0 => Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+                _ => Ok(line),
+            }
+        };
+        let status = next_line()?;
         assert!(status.starts_with("HTTP/1.1 200"), "{status}");
         let mut length = 0;
         loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
+            let line = next_line()?;
             if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                 length = value.trim().parse().unwrap();
             }
